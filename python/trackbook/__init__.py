@@ -1,0 +1,63 @@
+"""trackbook: auditable, replayable notebook experiments.
+
+``%load_ext trackbook`` adds the ``%%track`` cell magic; the functions below
+log into the tracked cell being executed and query the store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._version import __version__
+from .api import (
+    compare,
+    get_run,
+    last_run,
+    log_artifact,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    runs,
+    set_tag,
+)
+from .exceptions import TrackbookError
+
+__all__ = [
+    "__version__",
+    "TrackbookError",
+    "compare",
+    "get_run",
+    "last_run",
+    "log_artifact",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "runs",
+    "set_tag",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext trackbook``: register ``%%track`` and ``%trackbook``."""
+    from .magics import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext trackbook``."""
+    from .magics import unload
+
+    unload(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "trackbook"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .server.app import TrackbookApp
+
+    return [{"module": "trackbook", "app": TrackbookApp}]

@@ -1,0 +1,1 @@
+"""The Jupyter server extension: the registry over an authenticated REST API."""

@@ -1,0 +1,178 @@
+"""The metadata schema: SQLAlchemy Core tables, the single source of truth.
+
+Alembic migrations in ``migrations/versions`` must produce exactly this
+(``tests/test_store_schema.py`` compares them), and ``HEAD_REVISION`` names
+the migration that does, so opening a store checks its revision without
+importing Alembic.
+
+Conventions: ids are text (run ULIDs, sha256 hex for blobs, sources and
+environments); times are ISO 8601 UTC text (see ``values.py``); JSON
+columns are text. Child tables cascade on run deletion. Every constraint
+and index is named by ``NAMING_CONVENTION`` so migrations can address them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from ..entities import RUN_STATUSES
+
+#: The Alembic revision this trackbook's schema corresponds to.
+HEAD_REVISION = "0001"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+ID = String(64)  # ULIDs (26) and sha256 hex (64)
+TIME = String(27)  # 2024-05-01T12:00:00.000000Z
+
+_STATUS_LIST = ", ".join(f"'{status}'" for status in RUN_STATUSES)
+
+environments = Table(
+    "environments",
+    metadata,
+    Column("id", ID, nullable=False),
+    Column("python", Text, nullable=False),
+    Column("platform", Text, nullable=False),
+    Column("document", Text, nullable=False),  # JSON of the whole Environment
+    Column("created_at", TIME, nullable=False),
+    PrimaryKeyConstraint("id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", ID, nullable=False),
+    Column("name", Text),
+    Column("status", String(16), nullable=False),
+    Column("user", Text),
+    Column("host", Text),
+    Column("pid", Integer),
+    # Start time of the owning process (clock ticks since boot on Linux): a
+    # pid alone may have been reused by the time liveness is checked.
+    Column("proc_start", BigInteger),
+    Column("kernel_id", Text),
+    Column("notebook", Text),
+    Column("cell_id", Text),
+    Column("execution_count", Integer),
+    Column("started_at", TIME, nullable=False),
+    Column("ended_at", TIME),
+    Column("heartbeat_at", TIME),
+    Column("duration_s", Float),
+    Column("code", Text, nullable=False),
+    Column("history", Text, nullable=False),  # JSON [[execution_count, source_hash, cell_id], ...]
+    Column("dependencies", Text, nullable=False),  # JSON list of Dependency
+    Column("seeds", Text, nullable=False),  # JSON object
+    Column("environment_id", ID, ForeignKey("environments.id")),
+    Column("error", Text),  # JSON RunError or NULL
+    Column("stdout", Text, nullable=False),
+    Column("stderr", Text, nullable=False),
+    Column("warnings", Text, nullable=False),  # JSON list of RunWarning
+    Column("replay_of", ID),  # no FK: the original may live in another store
+    PrimaryKeyConstraint("id"),
+    CheckConstraint(f"status IN ({_STATUS_LIST})", name="status"),
+)
+Index(None, runs.c.started_at, runs.c.id)
+Index(None, runs.c.status)
+Index(None, runs.c.notebook)
+Index(None, runs.c.name)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("hash", String(64), nullable=False),  # sha256 hex of text
+    Column("text", Text, nullable=False),
+    PrimaryKeyConstraint("hash"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),  # JSON
+    PrimaryKeyConstraint("run_id", "key"),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("value", Float),  # NULL stores NaN (SQLite cannot hold NaN)
+    Column("timestamp", Float, nullable=False),  # epoch seconds, as Metric.timestamp
+    PrimaryKeyConstraint("run_id", "key", "step"),
+)
+Index(None, metrics.c.key)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("run_id", "key"),
+)
+
+inputs = Table(
+    "inputs",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),  # keeps the run's order
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("fingerprint", Text, nullable=False),
+    Column("shape", Text),  # JSON
+    Column("schema", Text),  # JSON column -> dtype
+    Column("profile", Text),  # JSON
+    Column("path", Text),
+    Column("size", BigInteger),
+    PrimaryKeyConstraint("run_id", "position"),
+)
+
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("id", String(64), nullable=False),  # sha256 hex
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", TIME, nullable=False),
+    PrimaryKeyConstraint("id"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("blob_id", String(64), ForeignKey("blobs.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("media_type", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_id", "position"),
+)
+Index(None, artifacts.c.blob_id)
+
+#: Child tables of a run, in an order that satisfies foreign keys when inserting.
+RUN_CHILD_TABLES = (params, metrics, tags, inputs, artifacts)

@@ -1,0 +1,337 @@
+"""The life of one tracked cell run: begin before the body, finish after it.
+
+This is the service behind ``%%track``. It takes plain values (the cell
+source, the namespace, the ``In`` list) so it runs without IPython; the magic
+only gathers those values and executes the body.
+
+Two rules shape every line here:
+
+* Tracking never breaks the cell. Each facet is captured in its own guard; a
+  failure becomes a ``capture_error`` warning on the run, never an exception
+  into the user's cell.
+* Tracking is cheap. The store is opened once per kernel, the environment is
+  stored once per distinct content, and nothing heavy is imported unless the
+  cell already uses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .entities import (
+    Artifact,
+    Metric,
+    Run,
+    RunError,
+    RunWarning,
+    current_user,
+    new_run_id,
+    utcnow,
+)
+from .exceptions import TrackbookError, UsageError
+from .options import TrackOptions
+
+#: How often a running run proves its kernel is alive (seconds).
+HEARTBEAT_INTERVAL_S = 60.0
+
+
+@dataclass
+class CellContext:
+    """What the kernel knows about the cell about to run."""
+
+    source: str
+    namespace: MutableMapping[str, Any]
+    history_inputs: Sequence[str] = ()
+    cell_ids: Mapping[int, str] = field(default_factory=dict)
+    execution_count: int | None = None
+    cell_id: str | None = None
+    notebook: str | None = None
+    kernel_name: str | None = None
+    cwd: str | None = None
+    transform: Callable[[str], str] | None = None
+
+
+@dataclass
+class ActiveRun:
+    """A run between begin and finish, with the contexts it holds open."""
+
+    run: Run
+    options: TrackOptions
+    context: CellContext
+    started: float
+    created: bool = False
+    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    seeds: Any = None
+    files: Any = None
+    streams: Any = None
+    figures_before: set[int] = field(default_factory=set)
+    logged_params: dict[str, Any] = field(default_factory=dict)
+    logged_metrics: list[Metric] = field(default_factory=list)
+    logged_artifacts: list[Artifact] = field(default_factory=list)
+
+    def warn(self, kind: str, message: str) -> None:
+        self.run.warnings.append(RunWarning(kind, message))
+
+
+class Tracker:
+    """Records tracked cells of one kernel into one store.
+
+    Parameters
+    ----------
+    store:
+        Store location (path or URL); ``None`` follows DESIGN's discovery
+        (``TRACKBOOK_STORE``, a ``.trackbook/`` above the working directory, ...).
+    """
+
+    def __init__(self, store: str | None = None, cwd: str | None = None) -> None:
+        self._store_ref = store
+        self._cwd = cwd
+        self._store: Any = None
+        self._stored_environments: set[str] = set()
+        self._active: list[ActiveRun] = []
+        self._heartbeat: threading.Thread | None = None
+        self._heartbeat_stop = threading.Event()
+        self.last_run: Run | None = None
+        self.host = socket.gethostname()
+        self.user = current_user()
+
+    # -- store -------------------------------------------------------------
+
+    @property
+    def store(self) -> Any:
+        """The store, opened on first use (so loading the extension stays cheap)."""
+        if self._store is None:
+            from .store import open_store
+
+            self._store = open_store(self._store_ref, cwd=self._cwd)
+            with contextlib.suppress(TrackbookError):
+                self._store.mark_interrupted()
+        return self._store
+
+    def store_display_url(self) -> str:
+        """Where runs go, for humans (passwords masked); does not open the store."""
+        if self._store is not None:
+            return str(self._store.location.display_url)
+        from .store import resolve_store_url
+
+        return str(resolve_store_url(self._store_ref, cwd=self._cwd).display_url)
+
+    def close(self) -> None:
+        """Stop the heartbeat and close the store."""
+        self._heartbeat_stop.set()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    # -- logging API (inside a tracked cell) --------------------------------
+
+    @property
+    def active(self) -> ActiveRun:
+        """The innermost run being recorded; a clear error outside ``%%track``."""
+        if not self._active:
+            raise UsageError("no tracked run is active: call this inside a %%track cell")
+        return self._active[-1]
+
+    def log_param(self, key: str, value: Any) -> None:
+        from .capture.params import param_value
+
+        self.active.logged_params[str(key)] = param_value(value)
+
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        active = self.active
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"metric {key!r} needs a number, got {type(value).__name__}") from None
+        if step is None:
+            step = sum(1 for m in active.logged_metrics if m.key == key)
+        active.logged_metrics.append(Metric(str(key), number, int(step)))
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.active.run.tags[str(key)] = str(value)
+
+    def log_artifact(self, path_or_bytes: str | os.PathLike[str] | bytes, name: str | None = None) -> Artifact:
+        from .capture.media import guess_media_type
+
+        active = self.active
+        if isinstance(path_or_bytes, bytes):
+            ref = self.store.blobs.put_bytes(path_or_bytes)
+            label = name or "artifact"
+        else:
+            path = Path(path_or_bytes)
+            ref = self.store.blobs.put_file(path)
+            label = name or path.name
+        artifact = Artifact(ref.id, label, "file", guess_media_type(label), ref.size)
+        active.logged_artifacts.append(artifact)
+        return artifact
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def begin(self, context: CellContext, options: TrackOptions) -> ActiveRun:
+        """Create the run (status ``running``) and arm seeds and recorders."""
+        run = Run(
+            id=new_run_id(),
+            name=options.name,
+            user=self.user,
+            host=self.host,
+            pid=os.getpid(),
+            notebook=context.notebook,
+            cell_id=context.cell_id,
+            execution_count=context.execution_count,
+            code=context.source,
+            tags=dict(options.tags),
+        )
+        active = ActiveRun(run, options, context, started=time.perf_counter())
+        self._guard(active, "store", self._create, active)
+        self._guard(active, "seeds", self._arm_seeds, active)
+        if options.data:
+            self._guard(active, "files", self._arm_file_recorder, active)
+        self._guard(active, "streams", self._arm_streams, active)
+        self._guard(active, "figures", self._note_figures, active)
+        self._active.append(active)
+        self._ensure_heartbeat()
+        return active
+
+    def finish(self, active: ActiveRun, error: BaseException | None = None) -> Run:
+        """Capture every facet, finalise the run, and return it (never raises)."""
+        from .finalise import capture_facets
+
+        elapsed = time.perf_counter() - active.started
+        with contextlib.suppress(ValueError):
+            self._active.remove(active)
+        try:
+            active.stack.close()
+        except Exception as exc:  # a recorder failed to restore: still record the run
+            active.warn("capture_error", f"restoring recorders: {exc!r}")
+        run = active.run
+        run.ended_at = utcnow()
+        run.duration_s = round(elapsed, 6)
+        run.status = _status_for(error)
+        if error is not None:
+            run.error = _run_error(error)
+        capture_facets(self, active, guard=self._guard)
+        self._guard(active, "store", self._write, active)
+        self.last_run = run
+        return run
+
+    # -- steps ---------------------------------------------------------------
+
+    def _create(self, active: ActiveRun) -> None:
+        from .capture.secrets import Redactor, secret_values
+
+        # The row written now must already be clean: redaction at finish would
+        # come too late for a kernel that dies mid-cell.
+        run = active.run
+        redactor = Redactor(secret_values(os.environ))
+        self.store.create_run(replace(
+            run,
+            code=redactor.redact(run.code),
+            name=redactor.redact(run.name) if run.name else run.name,
+            tags={key: str(redactor.redact_value(key, value)) for key, value in run.tags.items()},
+        ))
+        active.created = True
+
+    def _arm_seeds(self, active: ActiveRun) -> None:
+        from .capture.seeds import SeedContext
+
+        active.seeds = active.stack.enter_context(
+            SeedContext(active.options.seed, namespace=active.context.namespace)
+        )
+
+    def _arm_file_recorder(self, active: ActiveRun) -> None:
+        from .capture.inputs import FileReadRecorder
+
+        ignore = [str(self.store.location.root)] if self._store is not None and self._store.location.root else []
+        active.files = active.stack.enter_context(FileReadRecorder(ignore=ignore))
+
+    def _arm_streams(self, active: ActiveRun) -> None:
+        from .capture.streams import capture_streams
+
+        active.streams = active.stack.enter_context(capture_streams())
+
+    def _note_figures(self, active: ActiveRun) -> None:
+        from .capture.outputs import open_figures
+
+        active.figures_before = {id(fig) for fig in open_figures()}
+
+    def _write(self, active: ActiveRun) -> None:
+        run = active.run
+        env = run.environment
+        if env is not None and env.id in self._stored_environments:
+            # Stored already by this kernel: reference it by id only.
+            run = replace(run, environment=None)
+        written = self.store.finish_or_spool(run)
+        if env is not None and written:
+            self._stored_environments.add(env.id)
+        if not written and not any(w.kind == "spooled" for w in active.run.warnings):
+            active.warn("spooled", "the store could not be written; the run is spooled and will be delivered on the next write")
+
+    def _guard(self, active: ActiveRun, facet: str, step: Callable[..., Any], *args: Any) -> Any:
+        """Run one capture step; a failure becomes a warning on the run."""
+        try:
+            return step(*args)
+        except Exception as exc:
+            active.warn("capture_error", f"{facet}: {type(exc).__name__}: {exc}")
+            return None
+
+    # -- heartbeat -------------------------------------------------------------
+
+    def _ensure_heartbeat(self) -> None:
+        if self._heartbeat is not None and self._heartbeat.is_alive():
+            return
+        self._heartbeat = threading.Thread(target=self._beat, name="trackbook-heartbeat", daemon=True)
+        self._heartbeat.start()
+
+    def _beat(self) -> None:
+        # Proves to other hosts' readers that long cells are still running; a
+        # run whose heartbeat stops is later marked interrupted.
+        while not self._heartbeat_stop.wait(HEARTBEAT_INTERVAL_S):
+            for active in list(self._active):
+                if active.created:
+                    with contextlib.suppress(Exception):
+                        self.store.heartbeat(active.run.id)
+
+
+@contextlib.contextmanager
+def tracked(tracker: Tracker, context: CellContext, options: TrackOptions) -> Iterator[ActiveRun]:
+    """Begin a run, yield it while the body executes, finish it whatever happens."""
+    active = tracker.begin(context, options)
+    try:
+        yield active
+    except BaseException as exc:
+        tracker.finish(active, exc)
+        raise
+    tracker.finish(active)
+
+
+def _status_for(error: BaseException | None) -> str:
+    if error is None:
+        return "finished"
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    return "failed"
+
+
+def _run_error(error: BaseException) -> RunError:
+    lines = traceback.format_exception(type(error), error, error.__traceback__)
+    # Drop trackbook's own frames: the auditor wants the user's code.
+    kept = [line for line in lines if f"{os.sep}trackbook{os.sep}" not in line]
+    return RunError(type(error).__name__, str(error), kept[-50:])
+
+
+def kernel_name_from_environment() -> str | None:
+    """The kernel spec name when the server or replay told us; else a guess from the runtime."""
+    name = os.environ.get("TRACKBOOK_KERNEL_NAME")
+    if name:
+        return name
+    return "python3" if "ipykernel" in sys.modules else None

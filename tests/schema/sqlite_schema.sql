@@ -1,0 +1,123 @@
+CREATE INDEX ix_artifacts_blob_id ON artifacts (blob_id);
+
+CREATE INDEX ix_metrics_key ON metrics ("key");
+
+CREATE INDEX ix_runs_name ON runs (name);
+
+CREATE INDEX ix_runs_notebook ON runs (notebook);
+
+CREATE INDEX ix_runs_started_at_id ON runs (started_at, id);
+
+CREATE INDEX ix_runs_status ON runs (status);
+
+CREATE TABLE alembic_version (
+    version_num VARCHAR(32) NOT NULL,
+    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+
+CREATE TABLE artifacts (
+    run_id VARCHAR(64) NOT NULL,
+    position INTEGER NOT NULL,
+    blob_id VARCHAR(64) NOT NULL,
+    name TEXT NOT NULL,
+    kind VARCHAR(16) NOT NULL,
+    media_type TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    CONSTRAINT pk_artifacts PRIMARY KEY (run_id, position),
+    CONSTRAINT fk_artifacts_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (id) ON DELETE CASCADE,
+    CONSTRAINT fk_artifacts_blob_id_blobs FOREIGN KEY(blob_id) REFERENCES blobs (id)
+);
+
+CREATE TABLE blobs (
+    id VARCHAR(64) NOT NULL,
+    size BIGINT NOT NULL,
+    created_at VARCHAR(27) NOT NULL,
+    CONSTRAINT pk_blobs PRIMARY KEY (id)
+);
+
+CREATE TABLE environments (
+    id VARCHAR(64) NOT NULL,
+    python TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    document TEXT NOT NULL,
+    created_at VARCHAR(27) NOT NULL,
+    CONSTRAINT pk_environments PRIMARY KEY (id)
+);
+
+CREATE TABLE inputs (
+    run_id VARCHAR(64) NOT NULL,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    kind VARCHAR(16) NOT NULL,
+    fingerprint TEXT NOT NULL,
+    shape TEXT,
+    schema TEXT,
+    profile TEXT,
+    path TEXT,
+    size BIGINT,
+    CONSTRAINT pk_inputs PRIMARY KEY (run_id, position),
+    CONSTRAINT fk_inputs_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (id) ON DELETE CASCADE
+);
+
+CREATE TABLE metrics (
+    run_id VARCHAR(64) NOT NULL,
+    "key" VARCHAR(250) NOT NULL,
+    step BIGINT NOT NULL,
+    value FLOAT,
+    timestamp FLOAT NOT NULL,
+    CONSTRAINT pk_metrics PRIMARY KEY (run_id, "key", step),
+    CONSTRAINT fk_metrics_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (id) ON DELETE CASCADE
+);
+
+CREATE TABLE params (
+    run_id VARCHAR(64) NOT NULL,
+    "key" VARCHAR(250) NOT NULL,
+    value TEXT NOT NULL,
+    CONSTRAINT pk_params PRIMARY KEY (run_id, "key"),
+    CONSTRAINT fk_params_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (id) ON DELETE CASCADE
+);
+
+CREATE TABLE runs (
+    id VARCHAR(64) NOT NULL,
+    name TEXT,
+    status VARCHAR(16) NOT NULL,
+    user TEXT,
+    host TEXT,
+    pid INTEGER,
+    proc_start BIGINT,
+    kernel_id TEXT,
+    notebook TEXT,
+    cell_id TEXT,
+    execution_count INTEGER,
+    started_at VARCHAR(27) NOT NULL,
+    ended_at VARCHAR(27),
+    heartbeat_at VARCHAR(27),
+    duration_s FLOAT,
+    code TEXT NOT NULL,
+    history TEXT NOT NULL,
+    dependencies TEXT NOT NULL,
+    seeds TEXT NOT NULL,
+    environment_id VARCHAR(64),
+    error TEXT,
+    stdout TEXT NOT NULL,
+    stderr TEXT NOT NULL,
+    warnings TEXT NOT NULL,
+    replay_of VARCHAR(64),
+    CONSTRAINT pk_runs PRIMARY KEY (id),
+    CONSTRAINT ck_runs_status CHECK (status IN ('running', 'finished', 'failed', 'interrupted')),
+    CONSTRAINT fk_runs_environment_id_environments FOREIGN KEY(environment_id) REFERENCES environments (id)
+);
+
+CREATE TABLE sources (
+    hash VARCHAR(64) NOT NULL,
+    text TEXT NOT NULL,
+    CONSTRAINT pk_sources PRIMARY KEY (hash)
+);
+
+CREATE TABLE tags (
+    run_id VARCHAR(64) NOT NULL,
+    "key" VARCHAR(250) NOT NULL,
+    value TEXT NOT NULL,
+    CONSTRAINT pk_tags PRIMARY KEY (run_id, "key"),
+    CONSTRAINT fk_tags_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (id) ON DELETE CASCADE
+);
