@@ -34,7 +34,13 @@ module.exports = {
   coverageReporters: ['lcov', 'text'],
   // The built labextension holds a copy of package.json: without this jest
   // sees two packages named "trackbook" and refuses to build its module map.
-  modulePathIgnorePatterns: ['<rootDir>/python/', '<rootDir>/lib/'],
+  modulePathIgnorePatterns: [
+    '<rootDir>/python/',
+    '<rootDir>/lib/',
+    '<rootDir>/.venv/',
+    '<rootDir>/build/',
+    '<rootDir>/ui-tests/'
+  ],
   // jest-junit writes a junit.xml that nothing reads here.
   reporters: ['default'],
   setupFiles: [...baseConfig.setupFiles, '<rootDir>/jest.setup.js'],

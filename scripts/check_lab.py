@@ -38,10 +38,11 @@ def main() -> int:
     token, port = secrets.token_hex(16), free_port()
     root = tempfile.mkdtemp(prefix="trackbook-lab-")
     base = f"http://127.0.0.1:{port}"
+    log = open(os.path.join(root, "server.log"), "w+b")  # a pipe nobody reads could block the server
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ},
+         "--ServerApp.ip=127.0.0.1", "--allow-root", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
     )
     try:
         for _ in range(120):
@@ -52,7 +53,8 @@ def main() -> int:
                 pass
             time.sleep(0.5)
         else:
-            raise SystemExit("JupyterLab did not start")
+            log.seek(0)
+            raise SystemExit("JupyterLab did not start:\n" + log.read().decode(errors="replace"))
         status, page = fetch(f"{base}/lab?token={token}")
         assert status == 200, status
         match = re.search(rb'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S)
@@ -73,6 +75,7 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
 
 
 if __name__ == "__main__":

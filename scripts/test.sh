@@ -14,6 +14,9 @@ fi
 
 TRACKBOOK_REBUILD=1 TRACKBOOK_EXTRAS="test" source "$ROOT/scripts/setup.sh"
 
+echo "==> mypy (strict)"
+python -m mypy
+
 echo "==> pytest"
 python -m pytest -q -p no:cacheprovider "$@"
 
@@ -25,4 +28,10 @@ python scripts/check_auth.py
 
 echo "==> the wheel activates without Node"
 bash scripts/check_wheel.sh
+
+if [ "${TRACKBOOK_SKIP_BROWSER:-0}" != 1 ]; then
+  echo "==> browser tests: Galata against the wheel's JupyterLab in system Chromium"
+  (cd ui-tests && jlpm install --immutable && \
+    PATH="$ROOT/build/wheel-venv/bin:$PATH" CI=1 jlpm playwright test)
+fi
 echo "==> all tests passed"

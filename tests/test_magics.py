@@ -36,6 +36,14 @@ def test_cell_behaves_as_without_the_magic(shell: Any, capsys: pytest.CaptureFix
     assert stored.execution_count == 2
 
 
+def test_quoted_name_and_tag(shell: Any) -> None:
+    run(shell, "%%track \"my run\" --tag 'note=two words'\nv = 1")
+    stored = last(shell)
+    assert (stored.name, stored.tags) == ("my run", {"note": "two words"})
+    result = run(shell, "%%track \"unclosed\nv = 2", ok=False)
+    assert "quotation" in str(result.error_in_exec)
+
+
 def test_trailing_semicolon_suppresses_the_value(shell: Any) -> None:
     assert run(shell, "%%track\n1 + 1;").result is None
 

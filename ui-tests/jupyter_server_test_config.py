@@ -13,3 +13,4 @@ configure_jupyter_server(c)  # noqa: F821  (c is the config object Jupyter passe
 
 store = os.environ.setdefault("TRACKBOOK_STORE", os.path.join(tempfile.mkdtemp(prefix="trackbook-ui-"), ".trackbook"))
 c.TrackbookApp.store = store  # noqa: F821
+c.ServerApp.allow_root = True  # noqa: F821  (CI machines run the tests as root)

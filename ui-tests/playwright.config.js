@@ -20,6 +20,8 @@ module.exports = {
         '--disable-sync'
       ]
     },
+    // Video needs Playwright's own ffmpeg download, which CI cannot fetch.
+    video: 'off',
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure'
   },

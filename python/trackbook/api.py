@@ -103,7 +103,8 @@ def runs(store: str | None = None, **filters: Any) -> pandas.DataFrame:
 
 def get_run(run_id: str, store: str | None = None) -> Run:
     """One run with every facet; ``run_id`` may be a unique prefix or a run name."""
-    return _store(store).get_run(run_id)
+    found: Run = _store(store).get_run(run_id)
+    return found
 
 
 def last_run(store: str | None = None) -> Run | None:

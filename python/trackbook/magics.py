@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import ast
 import os
+import shlex
 from typing import Any
 
 from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
 from .exceptions import TrackbookError
@@ -75,7 +76,12 @@ class TrackMagics(Magics):
 
     def _options(self, line: str) -> TrackOptions:
         try:
-            args = parse_argstring(self.track, line)
+            # POSIX splitting, so `%%track "my run"` names the run `my run`.
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise IPythonUsageError(f"%%track {line}: {exc}") from None
+        try:
+            args = self.track.parser.parse_args(words)
             return TrackOptions(
                 name=args.name,
                 seed=parse_seed(args.seed),
@@ -89,7 +95,7 @@ class TrackMagics(Magics):
             raise IPythonUsageError(str(exc)) from None
 
     def _context(self, cell: str) -> CellContext:
-        shell = self.shell
+        shell: Any = self.shell
         # The raw inputs (as typed, magics included) are the replay recipe;
         # `In` holds IPython's transformed Python instead.
         inputs = shell.history_manager.input_hist_raw
@@ -109,7 +115,7 @@ class TrackMagics(Magics):
     def _execute(self, cell: str) -> Any:
         """Execute the body like a cell: statements, then the last expression's value."""
         __tracebackhide__ = True  # noqa: F841
-        shell = self.shell
+        shell: Any = self.shell
         source = shell.transform_cell(cell)
         filename = shell.compile.cache(source, _current_execution_count(shell), raw_code=cell)
         tree = shell.transform_ast(shell.compile.ast_parse(source, filename=filename))
@@ -167,7 +173,7 @@ def _notebook_path(namespace: dict[str, Any]) -> str | None:
 
 def load(shell: Any) -> TrackMagics:
     """Register the magics and hooks on ``shell`` (``%load_ext trackbook``)."""
-    existing = getattr(shell, "_trackbook_magics", None)
+    existing: TrackMagics | None = getattr(shell, "_trackbook_magics", None)
     if existing is not None:
         return existing
     magics = TrackMagics(shell, Tracker(cwd=os.getcwd()))

@@ -30,6 +30,7 @@ from typing import Any
 
 from .entities import (
     Artifact,
+    RunStatus,
     Metric,
     Run,
     RunError,
@@ -314,7 +315,7 @@ def tracked(tracker: Tracker, context: CellContext, options: TrackOptions) -> It
     tracker.finish(active)
 
 
-def _status_for(error: BaseException | None) -> str:
+def _status_for(error: BaseException | None) -> RunStatus:
     if error is None:
         return "finished"
     if isinstance(error, KeyboardInterrupt):

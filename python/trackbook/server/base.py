@@ -43,7 +43,7 @@ def status_for(error: BaseException) -> int:
     return int(HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
-class TrackbookHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
+class TrackbookHandler(ExtensionHandlerMixin, APIHandler):
     """Base of every trackbook handler; subclasses set ``auth_resource``."""
 
     auth_resource = "trackbook:runs"

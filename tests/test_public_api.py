@@ -1,0 +1,37 @@
+"""The public Python API is deliberate: ``__all__`` is exactly what is exported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import trackbook
+
+
+def test_all_matches_the_public_names() -> None:
+    public = {
+        name for name, value in vars(trackbook).items()
+        if not name.startswith("_") and not isinstance(value, type(sys)) and name not in {"annotations", "Any"}
+    }
+    public.discard("load_ipython_extension")
+    public.discard("unload_ipython_extension")
+    assert set(trackbook.__all__) - {"__version__"} == public
+    for name in trackbook.__all__:
+        assert getattr(trackbook, name) is not None
+
+
+def test_design_names_are_exported() -> None:
+    for name in ("log_param", "log_params", "log_metric", "log_metrics", "log_artifact", "set_tag",
+                 "runs", "get_run", "last_run", "compare"):
+        assert callable(getattr(trackbook, name)), name
+
+
+def test_importing_trackbook_stays_light() -> None:
+    # Loading the extension must not drag heavy libraries into a kernel that
+    # does not use them: they are imported when a cell needs them.
+    code = ("import sys, trackbook, trackbook.magics; "
+            "heavy = [m for m in ('pandas', 'sqlalchemy', 'alembic', 'numpy', 'sklearn', 'matplotlib') "
+            "if m in sys.modules]; print(','.join(heavy))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
