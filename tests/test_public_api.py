@@ -21,6 +21,10 @@ def test_all_matches_the_public_names() -> None:
 
 
 def test_design_names_are_exported() -> None:
+    # Submodules imported later (by the CLI, by compare()) must not shadow them.
+    import trackbook.cli  # noqa: F401
+    import trackbook.comparison  # noqa: F401
+
     for name in ("log_param", "log_params", "log_metric", "log_metrics", "log_artifact", "set_tag",
                  "runs", "get_run", "last_run", "compare"):
         assert callable(getattr(trackbook, name)), name

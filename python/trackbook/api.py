@@ -118,7 +118,7 @@ def last_run(store: str | None = None) -> Run | None:
 
 def compare(run_ids: list[str], store: str | None = None) -> pandas.DataFrame:
     """Runs side by side: one column per run, one row per field, param and metric."""
-    from .compare import compare_frame
+    from .comparison import compare_frame
 
     target = _store(store)
     return compare_frame([target.get_run(ref) for ref in run_ids])

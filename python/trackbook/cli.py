@@ -139,7 +139,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .compare import diff_runs
+    from .comparison import diff_runs
 
     store = _open(args)
     diff = diff_runs(store.get_run(args.run_a), store.get_run(args.run_b))
