@@ -203,9 +203,9 @@ def _figures(tracker: Tracker, active: ActiveRun) -> None:
 
 
 def _redact(active: ActiveRun) -> None:
-    from .capture.secrets import Redactor, secret_values
+    from .capture.secrets import redactor_for
 
-    redactor = Redactor(secret_values(os.environ))
+    redactor = redactor_for(os.environ)
     run = active.run
     before = _fingerprint_text(run)
     run.code = redactor.redact(run.code)

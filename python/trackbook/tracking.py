@@ -228,12 +228,12 @@ class Tracker:
     # -- steps ---------------------------------------------------------------
 
     def _create(self, active: ActiveRun) -> None:
-        from .capture.secrets import Redactor, secret_values
+        from .capture.secrets import redactor_for
 
         # The row written now must already be clean: redaction at finish would
         # come too late for a kernel that dies mid-cell.
         run = active.run
-        redactor = Redactor(secret_values(os.environ))
+        redactor = redactor_for(os.environ)
         self.store.create_run(replace(
             run,
             code=redactor.redact(run.code),

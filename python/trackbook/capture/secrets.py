@@ -288,6 +288,23 @@ def _value_span(name: str, match: re.Match[str]) -> tuple[int, int] | None:
 # -- public API ----------------------------------------------------------------------------
 
 
+#: Redacted texts a :class:`Redactor` remembers before starting afresh.
+_MEMO_LIMIT = 4096
+
+
+def redactor_for(environ: Mapping[str, str]) -> Redactor:
+    """The redactor for the current secret values, reused while they stay the same."""
+    values = tuple(secret_values(environ))
+    redactor = _REDACTORS.get(values)
+    if redactor is None:
+        _REDACTORS.clear()  # secrets changed: forget texts redacted for the old ones
+        redactor = _REDACTORS[values] = Redactor(values)
+    return redactor
+
+
+_REDACTORS: dict[tuple[str, ...], "Redactor"] = {}
+
+
 class Redactor:
     """Replaces credentials in text with ``***REDACTED***``.
 
@@ -303,11 +320,24 @@ class Redactor:
         values = {value for value in extra_values if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH}
         # Longest first, so a secret that contains another is replaced whole.
         self._values = sorted(values, key=len, reverse=True)
+        # Every tracked cell redacts the whole execution history again; the
+        # same inputs give the same answer, so remember them (bounded).
+        self._memo: dict[str, str] = {}
 
     def redact(self, text: str) -> str:
         """``text`` with every credential replaced; the same object when nothing matched."""
         if not text or not isinstance(text, str):
             return text
+        cached = self._memo.get(text)
+        if cached is not None:
+            return cached
+        result = self._redact(text)
+        if len(self._memo) >= _MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[text] = result
+        return result
+
+    def _redact(self, text: str) -> str:
         result = text
         for value in self._values:
             if value in result:
