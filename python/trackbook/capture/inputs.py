@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 from ..entities import InputRecord
-from .fingerprint import fingerprint, fingerprint_file
-from .profile import profile
 
 __all__ = ["FileReadRecorder", "describe_file", "describe_input"]
 
@@ -64,6 +62,11 @@ def describe_input(name: str, obj: Any, *, with_profile: bool = True) -> InputRe
             schema = {"": str(obj.dtype)}
     else:
         return None
+    # Imported on use: arming the file recorder must not load NumPy into a
+    # kernel whose cell never touches data.
+    from .fingerprint import fingerprint
+    from .profile import profile
+
     digest = fingerprint(obj)
     if digest is None:
         return None
@@ -95,7 +98,7 @@ def describe_file(path: str | os.PathLike[str]) -> InputRecord:
     return InputRecord(
         name=os.fspath(path),
         kind="file",
-        fingerprint=fingerprint_file(absolute),
+        fingerprint=_fingerprint_file(absolute),
         size=os.path.getsize(absolute),
         path=absolute,
     )
@@ -241,3 +244,9 @@ class FileReadRecorder:
         if any(path.startswith(prefix) for prefix in skipped):
             return True
         return not os.path.isfile(path)
+
+
+def _fingerprint_file(path: str) -> str:
+    from .fingerprint import fingerprint_file
+
+    return fingerprint_file(path)

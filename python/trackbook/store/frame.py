@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy.engine import Connection
 
 from . import schema as s
@@ -49,6 +48,7 @@ def runs_frame(
     ``duration_s``, then ``params.<key>``, ``metrics.<key>`` (latest step)
     and ``tags.<key>``, each group sorted by key.
     """
+    import numpy as np  # imported here: opening a store must not load NumPy into a kernel
     import pandas as pd
 
     filtered = filtered_runs(q=q, status=status, notebook=notebook, tags=tags)
