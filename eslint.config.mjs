@@ -59,11 +59,13 @@ export default tseslint.config(
     }
   },
   {
-    files: ['src/__tests__/**/*.ts'],
+    files: ['src/__tests__/**/*.ts', 'src/__tests__/**/*.tsx'],
     rules: {
       // Tests silence console output with empty mock implementations, and
       // their renderers are never attached, so nothing needs disposing.
       '@typescript-eslint/no-empty-function': 'off',
+      // Test fixtures are data, not user interface text.
+      'jupyter/no-untranslated-string': 'off',
       'jupyter/require-disposable-ownership': 'off',
       'jupyter/require-disposable-transfer': 'off'
     }

@@ -44,6 +44,7 @@ module.exports = {
   // jest-junit writes a junit.xml that nothing reads here.
   reporters: ['default'],
   setupFiles: [...baseConfig.setupFiles, '<rootDir>/jest.setup.js'],
+  setupFilesAfterEnv: ['<rootDir>/jest.setup-after-env.js'],
   testRegex: 'src/.*/.*.spec.ts[x]?$',
   transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]
 };

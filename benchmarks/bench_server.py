@@ -144,7 +144,7 @@ def jupyter_server(root: Path, store: Path | None) -> Iterator[tuple[str, dict[s
     command = [sys.executable, "-m", "jupyter_server", f"--ServerApp.port={port}",
                "--ServerApp.ip=127.0.0.1", "--ServerApp.open_browser=False",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root / 'notebooks'}",
-               "--ServerApp.allow_root=True", "--ServerApp.log_level=WARN"]
+               "--ServerApp.allow_root=True", "--ServerApp.log_level=" + os.environ.get("BENCH_SERVER_LOG", "WARN")]
     with open(root / "server.log", "wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"

@@ -2,7 +2,7 @@
  * trackbook's JupyterLab commands.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { Clipboard, InputDialog, Notification } from '@jupyterlab/apputils';
+import { InputDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 
 /**
@@ -10,33 +10,68 @@ import { TranslationBundle } from '@jupyterlab/translation';
  */
 export namespace CommandIDs {
   /**
-   * Open a run; args `{runId: string}`, asked for when missing.
+   * Show the trackbook sidebar.
+   */
+  export const open = 'trackbook:open';
+  /**
+   * Open a run in the sidebar; args `{runId: string}`, asked for when missing.
    */
   export const openRun = 'trackbook:open-run';
+  /**
+   * Load the runs list again.
+   */
+  export const refresh = 'trackbook:refresh';
+  /**
+   * Compare the runs selected in the sidebar.
+   */
+  export const compareSelected = 'trackbook:compare-selected';
 }
 
 /**
- * The shell command that prints a run in full.
- *
- * @param runId - Id of the run.
+ * What the commands do; the plugin wires them to the sidebar.
  */
-export function showRunCommand(runId: string): string {
-  return `trackbook show ${runId}`;
+export interface ICommandHandlers {
+  /**
+   * Show (activate) the sidebar.
+   */
+  showSidebar(): void;
+  /**
+   * Show one run in the sidebar's detail view.
+   */
+  openRun(runId: string): void;
+  /**
+   * Load the runs list again.
+   */
+  refresh(): Promise<void> | void;
+  /**
+   * Open the comparison of the selected runs.
+   */
+  compareSelected(): void;
+  /**
+   * How many runs are selected.
+   */
+  selectionSize(): number;
 }
 
 /**
- * Register the `trackbook:open-run` command.
- *
- * Until the sidebar exists, opening a run tells the user the run id and the
- * CLI command that shows it, with a button that copies the command.
+ * Register trackbook's commands.
  *
  * @param commands - The application's command registry.
  * @param trans - Translations of the `trackbook` domain.
+ * @param handlers - What the commands do.
  */
 export function registerCommands(
   commands: JupyterFrontEnd['commands'],
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  handlers: ICommandHandlers
 ): void {
+  commands.addCommand(CommandIDs.open, {
+    label: trans.__('Open trackbook'),
+    caption: trans.__('Show the trackbook runs sidebar'),
+    describedBy: { args: { type: 'object', properties: {} } },
+    execute: () => handlers.showSidebar()
+  });
+
   commands.addCommand(CommandIDs.openRun, {
     label: args =>
       typeof args.runId === 'string'
@@ -64,24 +99,30 @@ export function registerCommands(
       if (!runId) {
         return;
       }
-      const command = showRunCommand(runId);
-      Notification.info(
-        trans.__(
-          'trackbook run %1. To see it in full, run: %2',
-          runId,
-          command
-        ),
-        {
-          autoClose: 10000,
-          actions: [
-            {
-              label: trans.__('Copy command'),
-              caption: command,
-              callback: () => Clipboard.copyToSystem(command)
-            }
-          ]
-        }
-      );
+      handlers.openRun(runId);
+      handlers.showSidebar();
+    }
+  });
+
+  commands.addCommand(CommandIDs.refresh, {
+    label: trans.__('Refresh trackbook Runs'),
+    caption: trans.__('Load the runs list again'),
+    describedBy: { args: { type: 'object', properties: {} } },
+    execute: () => handlers.refresh()
+  });
+
+  commands.addCommand(CommandIDs.compareSelected, {
+    label: () =>
+      trans.__(
+        'Compare Selected trackbook Runs (%1)',
+        handlers.selectionSize()
+      ),
+    caption: trans.__('Compare the runs selected in the trackbook sidebar'),
+    describedBy: { args: { type: 'object', properties: {} } },
+    isEnabled: () => handlers.selectionSize() >= 2,
+    execute: () => {
+      handlers.compareSelected();
+      handlers.showSidebar();
     }
   });
 }

@@ -25,11 +25,56 @@ export async function requestAPI<T>(
   init: RequestInit = {},
   serverSettings: ServerConnection.ISettings = ServerConnection.makeSettings()
 ): Promise<T> {
+  const { body } = await requestAPIResponse(endPoint, init, serverSettings);
+  return body as T;
+}
+
+/**
+ * An answer of the trackbook server extension.
+ */
+export interface IAPIResponse {
+  /**
+   * HTTP status: 2xx, or 304 for a conditional request whose resource has
+   * not changed.
+   */
+  status: number;
+  /**
+   * The body parsed as JSON (`undefined` for an empty body).
+   */
+  body: unknown;
+  /**
+   * The response headers (`ETag`, ...).
+   */
+  headers: Headers;
+}
+
+/**
+ * Call the trackbook server extension and keep the status and headers.
+ *
+ * Like `requestAPI`, but a `304 Not Modified` (the answer to a request with
+ * `If-None-Match`) is a success, not an error.
+ *
+ * @param endPoint - Path under `/trackbook/`, with its query string if any.
+ * @param init - Fetch options (method, body, headers, ...).
+ * @param serverSettings - Server settings; the default ones of the page if omitted.
+ * @throws {ServerConnection.NetworkError} When the server cannot be reached.
+ * @throws {ServerConnection.ResponseError} On any other error status.
+ */
+export async function requestAPIResponse(
+  endPoint = '',
+  init: RequestInit = {},
+  serverSettings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<IAPIResponse> {
   const url = URLExt.join(serverSettings.baseUrl, API_NAMESPACE, endPoint);
+  // `makeRequest` appends a cache-busting `?<timestamp>` when the cache mode
+  // is `no-store`; the trackbook endpoints refuse query parameters they do not
+  // know. `reload` is as fresh (never answered from the browser cache) and
+  // leaves the URL alone, and a 304 to our own If-None-Match reaches us.
+  const request: RequestInit = { cache: 'reload', ...init };
 
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(url, init, serverSettings);
+    response = await ServerConnection.makeRequest(url, request, serverSettings);
   } catch (error) {
     throw new ServerConnection.NetworkError(error as TypeError);
   }
@@ -37,11 +82,11 @@ export async function requestAPI<T>(
   const text = await response.text();
   const body = Private.parseBody(text);
 
-  if (!response.ok) {
+  if (!response.ok && response.status !== 304) {
     const { message, traceback } = Private.errorDetails(body, text, response);
     throw new ServerConnection.ResponseError(response, message, traceback);
   }
-  return body as T;
+  return { status: response.status, body, headers: response.headers };
 }
 
 /**

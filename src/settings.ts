@@ -51,7 +51,7 @@ export function readSettings(
       typeof pageSize === 'number' &&
       Number.isInteger(pageSize) &&
       pageSize >= 1 &&
-      pageSize <= 1000
+      pageSize <= 500
         ? pageSize
         : DEFAULT_SETTINGS.pageSize,
     metricColumns: Array.isArray(metricColumns)

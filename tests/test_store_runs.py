@@ -25,6 +25,7 @@ from trackbook.entities import (
 )
 from trackbook.exceptions import AmbiguousRunError, RunNotFoundError, StoreError, UsageError
 from trackbook.store import Store, open_store, run_from_dict, run_to_dict
+from trackbook.store.schema import HEAD_REVISION
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=dt.timezone.utc)
 
@@ -349,5 +350,5 @@ def test_info_counts(store: Store) -> None:
     assert info["runs_total"] == 2
     assert info["blob_count"] == 2
     assert info["blob_bytes"] == sum(a.size for a in full.artifacts)
-    assert info["schema_revision"] == "0001"
+    assert info["schema_revision"] == HEAD_REVISION
     assert info["spool_pending"] == 0

@@ -223,3 +223,103 @@ def to_json(value: Any) -> Any:
         # JSON has no NaN or infinity (browsers reject them): spell them out.
         return str(value)
     return value
+
+
+# -- replay and audit ------------------------------------------------------------------
+
+Verdict = Literal["reproduced", "reproduced_within_tolerance", "differs", "failed"]
+VERDICTS: tuple[str, ...] = ("reproduced", "reproduced_within_tolerance", "differs", "failed")
+ReplayStatus = Literal["queued", "running", "done"]
+ReplayMode = Literal["history", "notebook"]
+
+#: Why a replay differs from its original, most specific first. ``facet`` says
+#: what differed; ``cause`` is the likely reason an auditor should look at.
+CAUSES: tuple[str, ...] = (
+    "input_data_changed",
+    "package_changed",
+    "unseeded_randomness",
+    "code_differs",
+    "cell_order",
+    "parameter_override",
+    "replay_failed",
+    "unknown",
+)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way a replay's result differs from the original run's.
+
+    ``facet`` is one of ``param``, ``metric``, ``input``, ``artifact``,
+    ``stdout``, ``environment``, ``code``, ``error``; ``key`` names the
+    param, metric, input, artifact or package; ``cause`` is one of
+    :data:`CAUSES`; ``explanation`` is a sentence for a human.
+    """
+
+    facet: str
+    key: str
+    original: Any
+    replayed: Any
+    cause: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class ReplayFailure:
+    """Where a replay stopped: the failing cell (0-based, in the executed notebook) and its exception."""
+
+    cell_index: int | None
+    ename: str
+    evalue: str
+
+
+@dataclass
+class Replay:
+    """One re-execution of a recorded run and what it found.
+
+    ``status`` is ``queued`` → ``running`` → ``done``; a ``done`` replay always
+    has a ``verdict``. A replay whose process died is ``done`` with verdict
+    ``failed`` (never left half-written). ``replay_run_id`` is the run the
+    replayed ``%%track`` cell recorded (its ``replay_of`` is ``run_id``).
+    """
+
+    id: str
+    run_id: str
+    status: ReplayStatus = "queued"
+    mode: ReplayMode = "history"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    rtol: float = 0.0
+    atol: float = 0.0
+    requested_at: dt.datetime = field(default_factory=utcnow)
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    replay_run_id: str | None = None
+    verdict: Verdict | None = None
+    differences: list[Difference] = field(default_factory=list)
+    failure: ReplayFailure | None = None
+    notebook_artifact: str | None = None  # blob id of the executed notebook
+    report_artifact: str | None = None  # blob id of the HTML audit report
+    message: str | None = None  # progress while running; why, when failed
+    user: str | None = None
+    host: str | None = None
+    pid: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One link of the append-only, hash-chained audit log.
+
+    ``kind`` is ``run_finalised``, ``replay_verdict`` or ``model_recorded``;
+    ``subject`` is the run or replay id; ``digest`` is the sha256 of the
+    subject's canonical content at that moment (so editing a recorded value
+    later is detectable); ``hash`` = sha256(prev_hash, seq, at, kind, subject,
+    digest).
+    """
+
+    seq: int
+    at: dt.datetime
+    kind: str
+    subject: str
+    digest: str
+    prev_hash: str
+    hash: str

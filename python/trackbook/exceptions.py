@@ -89,3 +89,7 @@ class OptionalDependencyError(TrackbookError, ImportError):
         )
         self.package = package
         self.extra = extra
+
+
+class ReplayNotFoundError(StoreError, LookupError):
+    """No replay has this id."""

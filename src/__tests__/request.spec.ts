@@ -33,6 +33,21 @@ describe('requestAPI', () => {
     );
   });
 
+  it('adds no cache-busting parameter the server would refuse', async () => {
+    const server = fakeServer({
+      'trackbook/runs': { status: 200, body: { runs: [] } }
+    });
+
+    await requestAPI('runs?limit=5', {}, server.settings);
+    await requestAPI('runs', {}, server.settings);
+
+    expect(server.requests.map(request => request.url)).toEqual([
+      'http://localhost:8888/lab/base/trackbook/runs?limit=5',
+      'http://localhost:8888/lab/base/trackbook/runs'
+    ]);
+    expect(server.requests[0].cache).toBe('reload');
+  });
+
   it('sends the token and the XSRF header', async () => {
     document.cookie = '_xsrf=xsrf-value';
     const server = fakeServer({

@@ -44,4 +44,12 @@ describe('settings', () => {
       })
     ).toEqual(DEFAULT_SETTINGS);
   });
+
+  it('keeps the page size within what the server serves', () => {
+    expect(readSettings({ pageSize: 500 }).pageSize).toBe(500);
+    expect(readSettings({ pageSize: 501 }).pageSize).toBe(
+      DEFAULT_SETTINGS.pageSize
+    );
+    expect(schema.properties.pageSize.maximum).toBe(500);
+  });
 });

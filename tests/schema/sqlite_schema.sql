@@ -1,14 +1,22 @@
 CREATE INDEX ix_artifacts_blob_id ON artifacts (blob_id);
 
-CREATE INDEX ix_metrics_key ON metrics ("key");
+CREATE INDEX ix_artifacts_kind_name ON artifacts (kind, name);
 
-CREATE INDEX ix_runs_name ON runs (name);
+CREATE INDEX ix_metrics_key_latest_value_run_id ON metrics ("key", latest, value, run_id);
 
-CREATE INDEX ix_runs_notebook ON runs (notebook);
+CREATE INDEX ix_params_key_num_value_run_id ON params ("key", num, value, run_id);
+
+CREATE INDEX ix_runs_duration_s_id ON runs (duration_s, id);
+
+CREATE INDEX ix_runs_name_id ON runs (name, id);
+
+CREATE INDEX ix_runs_notebook_status_name_id ON runs (notebook, status, name, id);
 
 CREATE INDEX ix_runs_started_at_id ON runs (started_at, id);
 
 CREATE INDEX ix_runs_status ON runs (status);
+
+CREATE INDEX ix_tags_key_value_run_id ON tags ("key", value, run_id);
 
 CREATE TABLE alembic_version (
     version_num VARCHAR(32) NOT NULL,
@@ -64,7 +72,7 @@ CREATE TABLE metrics (
     "key" VARCHAR(250) NOT NULL,
     step BIGINT NOT NULL,
     value FLOAT,
-    timestamp FLOAT NOT NULL,
+    timestamp FLOAT NOT NULL, latest BOOLEAN DEFAULT 0 NOT NULL,
     CONSTRAINT pk_metrics PRIMARY KEY (run_id, "key", step),
     CONSTRAINT fk_metrics_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (id) ON DELETE CASCADE
 );
@@ -72,7 +80,7 @@ CREATE TABLE metrics (
 CREATE TABLE params (
     run_id VARCHAR(64) NOT NULL,
     "key" VARCHAR(250) NOT NULL,
-    value TEXT NOT NULL,
+    value TEXT NOT NULL, num FLOAT,
     CONSTRAINT pk_params PRIMARY KEY (run_id, "key"),
     CONSTRAINT fk_params_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (id) ON DELETE CASCADE
 );

@@ -5,7 +5,6 @@ from __future__ import annotations
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from .._version import __version__
 from .base import TrackbookHandler
 
 
@@ -16,10 +15,6 @@ class InfoHandler(TrackbookHandler):
 
     @tornado.web.authenticated
     @authorized
-    def get(self) -> None:
-        location = self.service.location
-        self.write_json({
-            "version": __version__,
-            "store": {"kind": location.kind, "url": location.display_url},
-            "schema_revision": self.service.schema_revision(),
-        })
+    async def get(self) -> None:
+        self.check_query_arguments()
+        self.write_json(await self.blocking(self.service.info))

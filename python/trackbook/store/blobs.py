@@ -176,6 +176,39 @@ class BlobStore(abc.ABC):
             raise _corrupt(blob_id, size)
         return BlobRef(blob_id, size)
 
+    def open_verified(self, blob_id: str) -> IO[bytes]:
+        """A stream over a blob, at its start, whose content was verified through it.
+
+        The blob is hashed through the same open file that is returned (then
+        rewound), so what a caller streams is what was verified, without
+        holding a large blob in memory. The caller closes the stream.
+
+        Raises
+        ------
+        IntegrityError
+            Missing, not a regular file (a symlink is refused), or changed.
+        UsageError
+            ``blob_id`` is not a blob id.
+        """
+        validate_blob_id(blob_id)
+        handle = self._guarded(blob_id, lambda: self._open_raw(blob_id))
+        try:
+            digest = hashlib.sha256()
+            size = 0
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+            if digest.hexdigest() != blob_id:
+                raise _corrupt(blob_id, size)
+            if handle.seekable():
+                handle.seek(0)
+                return handle
+        except BaseException:
+            handle.close()
+            raise
+        handle.close()
+        return io.BytesIO(self.get_bytes(blob_id))
+
     def _guarded(self, blob_id: str, action: Callable[[], T]) -> T:
         try:
             return action()

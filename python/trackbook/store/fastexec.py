@@ -11,7 +11,7 @@ so error translation and lock retries see the usual exception types.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -91,6 +91,18 @@ def fetch_tuples(conn: Connection, stmt: ClauseElement) -> list[tuple[Any, ...]]
     For bulk reads (a DataFrame of every run): SQLAlchemy's ``Row`` objects
     are costly to build and slow pandas down when it inspects them.
     """
+    for batch in iter_batches(conn, stmt, None):
+        return batch
+    return []
+
+
+def iter_batches(
+    conn: Connection, stmt: ClauseElement, size: int | None = 5000
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of a SELECT in lists of at most ``size`` plain tuples (``None``: one list).
+
+    Reading a large result batch by batch keeps only one batch in memory.
+    """
     # Expanding IN parameters (status IN (...)) are rendered into the string here.
     compiled = cast(
         SQLCompiler, stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
@@ -106,7 +118,16 @@ def fetch_tuples(conn: Connection, stmt: ClauseElement) -> list[tuple[Any, ...]]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(compiled.string, params)
-        return cast("list[tuple[Any, ...]]", cursor.fetchall())  # sqlite3 and psycopg give tuples
+        while True:
+            # sqlite3 and psycopg give tuples.
+            batch = cast(
+                "list[tuple[Any, ...]]",
+                cursor.fetchall() if size is None else cursor.fetchmany(size),
+            )
+            if batch:
+                yield batch
+            if size is None or len(batch) < size:
+                return
     except conn.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(
             compiled.string, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect

@@ -127,14 +127,9 @@ def _within(query: Select[Any], run_id: Any, ids: Select[Any] | None) -> Select[
 
 def latest_metrics_query(ids: Select[Any] | None) -> Select[Any]:
     """``(run_id, key, value)`` of each metric's highest step, for runs in ``ids``."""
-    m = s.metrics
-    later = s.metrics.alias("later")
-    newer_step = (
-        select(later.c.step)
-        .where(later.c.run_id == m.c.run_id, later.c.key == m.c.key, later.c.step > m.c.step)
-        .exists()
-    )
-    return _within(select(m.c.run_id, m.c.key, m.c.value).where(~newer_step), m.c.run_id, ids)
+    m = s.metrics.c
+    # ``latest`` flags the highest step of each (run, key), written with the run.
+    return _within(select(m.run_id, m.key, m.value).where(m.latest.is_(True)), m.run_id, ids)
 
 
 def params_query(ids: Select[Any] | None) -> Select[Any]:

@@ -31,6 +31,7 @@ from .values import (
     format_optional_time,
     format_time,
     metric_value_in,
+    param_number,
     source_hash,
 )
 
@@ -183,7 +184,10 @@ def _insert_facets(
         execute_rows(
             conn,
             _INSERT_PARAMS,
-            [{"run_id": run.id, "key": str(k), "value": dumps(v)} for k, v in run.params.items()],
+            [
+                {"run_id": run.id, "key": str(k), "value": dumps(v), "num": param_number(v)}
+                for k, v in run.params.items()
+            ],
         )
     metric_rows = _metric_rows(run)
     if metric_rows:
@@ -252,6 +256,11 @@ def _metric_rows(run: Run) -> list[dict[str, Any]]:
     for key, value in run.metrics.items():
         if key not in logged_keys:
             series[(key, 0)] = Metric(key, value, 0, ended)
+    # The run's value of a metric is its highest step (flagged for listings).
+    top: dict[str, int] = {}
+    for key, step in series:
+        if step > top.get(key, step - 1):
+            top[key] = step
     return [
         {
             "run_id": run.id,
@@ -259,6 +268,7 @@ def _metric_rows(run: Run) -> list[dict[str, Any]]:
             "step": step,
             "value": metric_value_in(m.value),
             "timestamp": float(m.timestamp),
+            "latest": top[key] == step,
         }
         for (key, step), m in series.items()
     ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Float,
@@ -26,12 +27,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from ..entities import RUN_STATUSES
 
 #: The Alembic revision this trackbook's schema corresponds to.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -92,10 +94,15 @@ runs = Table(
     PrimaryKeyConstraint("id"),
     CheckConstraint(f"status IN ({_STATUS_LIST})", name="status"),
 )
+# Listing indexes (see ``runs_page.py``): every sort walks one index in
+# order, ending in ``id`` so the keyset position (value, id) is a seek.
 Index(None, runs.c.started_at, runs.c.id)
 Index(None, runs.c.status)
-Index(None, runs.c.notebook)
-Index(None, runs.c.name)
+Index(None, runs.c.name, runs.c.id)
+Index(None, runs.c.duration_s, runs.c.id)
+# Covers the text filter (name, notebook, id) and the notebook/status filters,
+# so filtering 100k runs scans a compact index, not the wide run rows.
+Index(None, runs.c.notebook, runs.c.status, runs.c.name, runs.c.id)
 
 sources = Table(
     "sources",
@@ -111,8 +118,12 @@ params = Table(
     Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
     Column("key", String(250), nullable=False),
     Column("value", Text, nullable=False),  # JSON
+    # The value when it is a finite number (not a bool), else NULL: sorting by
+    # a parameter orders numbers numerically, which their JSON text does not.
+    Column("num", Float),
     PrimaryKeyConstraint("run_id", "key"),
 )
+Index(None, params.c.key, params.c.num, params.c.value, params.c.run_id)
 
 metrics = Table(
     "metrics",
@@ -122,9 +133,13 @@ metrics = Table(
     Column("step", BigInteger, nullable=False),
     Column("value", Float),  # NULL stores NaN (SQLite cannot hold NaN)
     Column("timestamp", Float, nullable=False),  # epoch seconds, as Metric.timestamp
+    # True on the highest step of each (run, key): the run's value of that
+    # metric. Written with the run (a run's metrics are written at once).
+    Column("latest", Boolean, nullable=False, server_default=false()),
     PrimaryKeyConstraint("run_id", "key", "step"),
 )
-Index(None, metrics.c.key)
+# Sorting by a metric walks (key, latest, value) in order; also lists the keys.
+Index(None, metrics.c.key, metrics.c.latest, metrics.c.value, metrics.c.run_id)
 
 tags = Table(
     "tags",
@@ -134,6 +149,7 @@ tags = Table(
     Column("value", Text, nullable=False),
     PrimaryKeyConstraint("run_id", "key"),
 )
+Index(None, tags.c.key, tags.c.value, tags.c.run_id)
 
 inputs = Table(
     "inputs",
@@ -173,6 +189,7 @@ artifacts = Table(
     PrimaryKeyConstraint("run_id", "position"),
 )
 Index(None, artifacts.c.blob_id)
+Index(None, artifacts.c.kind, artifacts.c.name)
 
 #: Child tables of a run, in an order that satisfies foreign keys when inserting.
 RUN_CHILD_TABLES = (params, metrics, tags, inputs, artifacts)

@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from ..entities import Environment, Run, RunSummary, RunWarning
+from ..entities import Artifact, Environment, Run, RunSummary, RunWarning
 from ..exceptions import StoreError, StoreNotFoundError, StoreUnavailableError
-from . import frame, liveness, migrate, runs_read, runs_write
+from . import frame, liveness, migrate, model_files, runs_page, runs_read, runs_write
 from . import schema as s
 from .blobs import BlobStore, open_blob_store
 from .discovery import StoreLocation, resolve_store_url
 from .engine import DEFAULT_LOCK_TIMEOUT_S, Database
+from .model_files import RecordedModel, RecordedModelVersion
+from .run_index import RunIndex, change_token
+from .runs_page import RunPage, RunQuery
 from .spool import Spool, default_spool_dir
 from .verify import VerifyReport, verify_store
 
@@ -57,6 +60,8 @@ class Store:
         # Source hashes this process has committed: a session's history is
         # resent with every run, but only new inputs need writing.
         self._known_sources: set[str] = set()
+        # Filterable fields of every run, built by the first filtered listing.
+        self._run_index = RunIndex()
 
     # -- managed transactions --------------------------------------------------------
 
@@ -104,6 +109,23 @@ class Store:
             return False
         self._deliver_spooled()
         return True
+
+    def finish_runs(self, runs: Iterable[Run]) -> int:
+        """Record many finished runs in one transaction (imports, fixtures, benchmarks).
+
+        Same result as :meth:`finish_run` per run, without the per-run commit;
+        spooled runs are not delivered. Returns how many runs were written.
+        """
+        dialect = self._db.dialect
+        batch = list(runs)
+        known: set[str] = set()
+
+        def write(conn: Connection) -> int:
+            for run in batch:
+                known.update(runs_write.finish_run(conn, run, dialect, known))
+            return len(batch)
+
+        return self._db.run(write, write=True)
 
     def _record_finished(self, run: Run) -> None:
         dialect = self._db.dialect
@@ -200,6 +222,54 @@ class Store:
             )
 
         return self._db.run(read, write=False)
+
+    def get_run_by_id(self, run_id: str) -> Run:
+        """The run with exactly this id (no prefix or name lookup).
+
+        Raises
+        ------
+        RunNotFoundError
+        """
+        return self._db.run(lambda conn: runs_read.load_run(conn, run_id), write=False)
+
+    def query_runs(self, query: RunQuery) -> RunPage:
+        """One page of a filtered, sorted listing with keyset pagination (the REST list).
+
+        See :class:`~trackbook.store.runs_page.RunQuery` for the filters and
+        :mod:`trackbook.store.run_sort` for the sorts. Reads in one transaction.
+
+        Raises
+        ------
+        UsageError
+            A limit, status or position that does not fit the sort.
+        """
+        return self._db.run(
+            lambda conn: runs_page.query_runs(conn, self._run_index, query), write=False
+        )
+
+    def prepare_listing(self) -> None:
+        """Build the in-memory filter snapshot now, so the first filtered listing is fast."""
+        self._db.run(
+            lambda conn: self._run_index.refresh(conn, change_token(conn)), write=False
+        )
+
+    def change_token(self) -> str:
+        """A short text that changes whenever a run is added, finishes or is interrupted."""
+        return str(self._db.run(change_token, write=False))
+
+    def list_models(self) -> list[RecordedModel]:
+        """Model files recorded by runs, one entry per name (see :mod:`.model_files`)."""
+        return self._db.run(model_files.list_models, write=False)
+
+    def model_versions(self, name: str) -> list[RecordedModelVersion]:
+        """Every version of the recorded model ``name``, newest first (empty if none)."""
+        return self._db.run(lambda conn: model_files.model_versions(conn, name), write=False)
+
+    def find_artifact(self, run_id: str, artifact_id: str) -> Artifact | None:
+        """The artifact ``artifact_id`` (blob id) of run ``run_id``, or ``None``."""
+        return self._db.run(
+            lambda conn: model_files.find_artifact(conn, run_id, artifact_id), write=False
+        )
 
     def runs_frame(
         self,

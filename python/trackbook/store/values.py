@@ -89,3 +89,28 @@ def metric_value_in(value: float) -> float | None:
 def metric_value_out(value: float | None) -> float:
     """NULL (a NaN that was logged) back to NaN."""
     return math.nan if value is None else float(value)
+
+
+def param_number(value: Any) -> float | None:
+    """A parameter's value as a float when it is a finite number (not a bool), else ``None``.
+
+    Stored beside the JSON text so sorting by a parameter orders numbers by
+    value (``2 < 10``), which their text does not.
+    """
+    if isinstance(value, bool):
+        return None
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item) and not isinstance(value, (int, float)):
+        try:
+            value = item()
+        except (TypeError, ValueError):
+            return None
+        if isinstance(value, bool):
+            return None
+    if not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None

@@ -1,0 +1,3 @@
+// DOM matchers (toBeInTheDocument, toHaveTextContent, ...) for React
+// Testing Library.
+require('@testing-library/jest-dom');
