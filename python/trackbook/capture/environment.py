@@ -76,6 +76,11 @@ def capture_environment(
         With ``id`` the sha256 of the canonical JSON of every other field.
     """
     with _LOCK:
+        dists = _current_dists()  # a stat per sys.path entry when nothing changed
+        git = git_state(cwd if cwd is not None else os.getcwd())
+        key = _capture_key(dists, git, env_vars, kernel_name)
+        if _LAST_CAPTURE is not None and _LAST_CAPTURE[0] == key:
+            return _LAST_CAPTURE[1]
         packages = installed_distributions()
         modules = imported_modules(packages)
         fields: dict[str, Any] = {
@@ -83,13 +88,49 @@ def capture_environment(
             "platform": _platform(),
             "packages": packages,
             "modules": modules,
-            "git": git_state(cwd if cwd is not None else os.getcwd()),
+            "git": git,
             "env_vars": dict(env_vars or {}),
             "kernel": kernel_name,
             "cpu": dict(_cpu()),
             "gpu": [dict(gpu) for gpu in _gpus()],
         }
-    return Environment(id=environment_id(fields), **fields)
+        environment = Environment(id=environment_id(fields), **fields)
+        _remember_capture(key, environment)
+        return environment
+
+
+#: The last capture and what it depended on. Every tracked cell captures the
+#: environment; between two cells it almost never changes, and rebuilding,
+#: sorting and hashing a few hundred packages costs more than the whole rest of
+#: a small run's record.
+_LAST_CAPTURE: tuple[Any, Environment] | None = None
+
+
+def _capture_key(
+    dists: list[_Dist], git: Mapping[str, Any], env_vars: Mapping[str, str] | None, kernel: str | None
+) -> Any:
+    """What a capture depends on, cheaply: it changes whenever the capture would.
+
+    Distributions: the scan generation (bumped when a directory's listing
+    changed) and sys.path. Imported modules: how many there are and the newest
+    (``sys.modules`` keeps insertion order, so a new import changes the last
+    key even when another module was removed).
+    """
+    newest_module = next(reversed(sys.modules), None)
+    return (
+        _generation(),
+        len(dists),
+        len(sys.modules),
+        newest_module,
+        repr(sorted(git.items())),
+        tuple(sorted((env_vars or {}).items())),
+        kernel,
+    )
+
+
+def _remember_capture(key: Any, environment: Environment) -> None:
+    global _LAST_CAPTURE
+    _LAST_CAPTURE = (key, environment)
 
 
 def environment_id(fields: Mapping[str, Any]) -> str:

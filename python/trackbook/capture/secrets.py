@@ -294,15 +294,30 @@ _MEMO_LIMIT = 4096
 
 def redactor_for(environ: Mapping[str, str]) -> Redactor:
     """The redactor for the current secret values, reused while they stay the same."""
+    key = _environ_key(environ)
+    cached = _REDACTOR_BY_ENVIRON.get(key)
+    if cached is not None:
+        return cached
     values = tuple(secret_values(environ))
     redactor = _REDACTORS.get(values)
     if redactor is None:
         _REDACTORS.clear()  # secrets changed: forget texts redacted for the old ones
         redactor = _REDACTORS[values] = Redactor(values)
+    _REDACTOR_BY_ENVIRON.clear()
+    _REDACTOR_BY_ENVIRON[key] = redactor
     return redactor
 
 
+def _environ_key(environ: Mapping[str, str]) -> Any:
+    # Reading os.environ decodes every name and value; its raw mapping is a
+    # plain dict of bytes, so a snapshot of it is a cheap way to notice a change.
+    raw = getattr(environ, "_data", None)
+    items = raw.items() if isinstance(raw, dict) else environ.items()
+    return tuple(items)
+
+
 _REDACTORS: dict[tuple[str, ...], "Redactor"] = {}
+_REDACTOR_BY_ENVIRON: dict[Any, "Redactor"] = {}
 
 
 class Redactor:

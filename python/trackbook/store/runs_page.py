@@ -33,8 +33,8 @@ from . import schema as s
 from .fastexec import fetch_tuples
 from .run_index import RunIndex, Selection, change_token
 from .run_sort import RunSort, Segment, SortPosition, segments
-from .runs_read import MIN_PREFIX, latest_metrics_query, params_query, tags_query
-from .values import loads, metric_value_out, parse_optional_time, parse_time
+from .runs_read import MIN_PREFIX, latest_metrics_query, params_query, summary_from_row, tags_query
+from .values import loads, metric_value_out
 
 #: Largest filtered set passed to the database as an ``IN`` list.
 SMALL_SET = 2000
@@ -221,20 +221,7 @@ def summaries(conn: Connection, run_ids: Sequence[str]) -> list[RunSummary]:
     for run_id, key, value in conn.execute(tags_query(None).where(s.tags.c.run_id.in_(ids))):
         tags[run_id][key] = value
     return [
-        RunSummary(
-            id=row.id,
-            name=row.name,
-            status=row.status,
-            notebook=row.notebook,
-            started_at=parse_time(row.started_at),
-            ended_at=parse_optional_time(row.ended_at),
-            duration_s=row.duration_s,
-            params=dict(sorted(params[row.id].items())),
-            metrics=dict(sorted(metrics[row.id].items())),
-            tags=dict(sorted(tags[row.id].items())),
-            warnings_count=len(loads(row.warnings, [])),
-            replay_of=row.replay_of,
-        )
+        summary_from_row(row, params[row.id], metrics[row.id], tags[row.id])
         for row in (rows.get(run_id) for run_id in ids)
         if row is not None
     ]

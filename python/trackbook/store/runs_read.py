@@ -192,23 +192,27 @@ def list_runs(
     tag_map: dict[str, dict[str, str]] = defaultdict(dict)
     for run_id, key, value in conn.execute(tags_query(ids)):
         tag_map[run_id][key] = value
-    return [
-        RunSummary(
-            id=row.id,
-            name=row.name,
-            status=row.status,
-            notebook=row.notebook,
-            started_at=parse_time(row.started_at),
-            ended_at=parse_optional_time(row.ended_at),
-            duration_s=row.duration_s,
-            params=dict(sorted(params[row.id].items())),
-            metrics=dict(sorted(metrics[row.id].items())),
-            tags=dict(sorted(tag_map[row.id].items())),
-            warnings_count=len(loads(row.warnings, [])),
-            replay_of=row.replay_of,
-        )
-        for row in rows
-    ]
+    return [summary_from_row(row, params[row.id], metrics[row.id], tag_map[row.id]) for row in rows]
+
+
+def summary_from_row(
+    row: Any, params: dict[str, Any], metrics: dict[str, float], tags: dict[str, str]
+) -> RunSummary:
+    """A listing row (id, name, status, notebook, times, warnings, replay_of) and its key-values."""
+    return RunSummary(
+        id=row.id,
+        name=row.name,
+        status=row.status,
+        notebook=row.notebook,
+        started_at=parse_time(row.started_at),
+        ended_at=parse_optional_time(row.ended_at),
+        duration_s=row.duration_s,
+        params=dict(sorted(params.items())),
+        metrics=dict(sorted(metrics.items())),
+        tags=dict(sorted(tags.items())),
+        warnings_count=len(loads(row.warnings, [])),
+        replay_of=row.replay_of,
+    )
 
 
 # -- one run ----------------------------------------------------------------------------
