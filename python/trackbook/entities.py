@@ -309,11 +309,12 @@ class Replay:
 class AuditEntry:
     """One link of the append-only, hash-chained audit log.
 
-    ``kind`` is ``run_finalised``, ``replay_verdict`` or ``model_recorded``;
-    ``subject`` is the run or replay id; ``digest`` is the sha256 of the
-    subject's canonical content at that moment (so editing a recorded value
-    later is detectable); ``hash`` = sha256(prev_hash, seq, at, kind, subject,
-    digest).
+    ``kind`` is ``run_finalised``, ``replay_verdict``, ``model_recorded``, or
+    ``audit_started`` (the first entry, subject ``store``, written when the
+    log was created); ``subject`` is the run or replay id; ``digest`` is the
+    sha256 of the subject's canonical content at that moment (so editing a
+    recorded value later is detectable); ``hash`` = sha256 of the canonical
+    JSON of ``[prev_hash, seq, at, kind, subject, digest]``.
     """
 
     seq: int

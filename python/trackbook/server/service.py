@@ -197,5 +197,8 @@ class RegistryService:
         return DescribeModel(name=name, versions=to_json(versions))
 
     def mark_interrupted(self) -> list[str]:
-        """Housekeeping: mark runs whose kernel died as interrupted (only once the store is open)."""
-        return self.store.mark_interrupted() if self.store_open else []
+        """Housekeeping: runs whose kernel died become interrupted, replays whose process died
+        failed (only once the store is open)."""
+        if not self.store_open:
+            return []
+        return [*self.store.mark_interrupted(), *self.store.mark_abandoned_replays()]

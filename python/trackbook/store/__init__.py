@@ -10,10 +10,16 @@ never leave the package. Module map::
     blobs.py        content-addressed blob store (local dir); blobs_fsspec.py (any URL)
     runs_write.py   create / finish / heartbeat
     runs_read.py    get_run, list_runs, reference resolution
+    runs_page.py    filtered, sorted pages of runs (REST listing); run_index.py,
+                    run_sort.py keep them fast on large stores
+    model_files.py  model files recorded by runs
     frame.py        runs as a pandas DataFrame
-    liveness.py     runs whose kernel died -> interrupted
+    liveness.py     runs whose kernel died -> interrupted; replays whose process died
+    replays.py      replay records; store_replays.py is their part of the facade
+    audit_log.py    the append-only, hash-chained audit log; digests.py what it hashes
     spool.py        runs waiting for an unreachable store; codec.py is their format
-    verify.py       ``trackbook store verify``
+    verify.py       ``trackbook store verify``; verify_audit.py checks the chain
+    fastexec.py     precompiled statements for the record path; fastread.py for reads
     store.py        the facade tying these together
 """
 

@@ -5,15 +5,16 @@ so it is built for speed: a fixed handful of statements whatever the run
 holds, each child table written with one ``executemany``, no ORM, no
 read-before-write on the common path. History inputs go to ``sources``
 once per distinct text (insert-or-ignore), so a long session's history costs
-a hash per entry, not a copy per run.
+a hash per entry, not a copy per run. A run that reaches a final status gets
+its audit entries (``audit_log.py``) in the same transaction: its rows are
+read back by primary key and hashed, plus one SELECT and one INSERT on the
+log (about 0.2 ms).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
-import socket
 from collections.abc import Container
 from typing import Any
 
@@ -23,8 +24,9 @@ from sqlalchemy.sql.schema import Table
 
 from ..entities import Environment, Metric, Run, to_json, utcnow
 from . import schema as s
+from .audit_log import AuditChain, record_run_finalised
 from .fastexec import execute_rows
-from .liveness import process_start_time
+from .liveness import owner_start_time
 from .values import (
     dumps,
     dumps_optional,
@@ -35,7 +37,8 @@ from .values import (
     source_hash,
 )
 
-_HOST = socket.gethostname()
+#: Statuses that end a run: reaching one appends a ``run_finalised`` audit entry.
+FINAL_STATUSES = frozenset({"finished", "failed", "interrupted"})
 
 
 @functools.lru_cache(maxsize=32)
@@ -78,7 +81,11 @@ def create_run(conn: Connection, run: Run) -> None:
 
 
 def finish_run(
-    conn: Connection, run: Run, dialect: str, known_sources: Container[str] = ()
+    conn: Connection,
+    run: Run,
+    dialect: str,
+    known_sources: Container[str] = (),
+    chain: AuditChain | None = None,
 ) -> set[str]:
     """Record the final state of ``run`` and every facet, in the caller's transaction.
 
@@ -86,6 +93,9 @@ def finish_run(
     non-empty facet. A run that does not exist yet (delivered from the spool)
     is inserted whole; a run finished before (a repeated delivery, or one
     marked interrupted meanwhile) has its facets replaced: the last finish wins.
+    A run in a final status gets its ``run_finalised`` (and ``model_recorded``)
+    audit entries in the same transaction; ``chain`` lets a caller that
+    finishes many runs in one transaction share one.
 
     ``known_sources`` are source hashes the caller knows are stored already
     (``sources`` is append-only); the hashes this call wrote are returned so
@@ -104,7 +114,10 @@ def finish_run(
             for table in s.RUN_CHILD_TABLES:
                 conn.execute(delete(table).where(table.c.run_id == run.id))
             conn.execute(_REFINISH, final)
-    return _insert_facets(conn, run, dialect, known_sources)
+    written = _insert_facets(conn, run, dialect, known_sources)
+    if run.status in FINAL_STATUSES:
+        record_run_finalised(chain or AuditChain(conn), run.id)
+    return written
 
 
 def put_environment(conn: Connection, env: Environment, dialect: str) -> None:
@@ -142,7 +155,7 @@ def _run_row(run: Run) -> dict[str, Any]:
         "user": run.user,
         "host": run.host,
         "pid": run.pid,
-        "proc_start": _proc_start(run),
+        "proc_start": owner_start_time(run.host, run.pid),
         "kernel_id": getattr(run, "kernel_id", None),
         "notebook": run.notebook,
         "cell_id": run.cell_id,
@@ -272,18 +285,6 @@ def _metric_rows(run: Run) -> list[dict[str, Any]]:
         }
         for (key, step), m in series.items()
     ]
-
-
-def _proc_start(run: Run) -> int | None:
-    if run.pid is None or (run.host is not None and run.host != _HOST):
-        return None
-    return _own_start(run.pid) if run.pid == os.getpid() else process_start_time(run.pid)
-
-
-@functools.lru_cache(maxsize=4)
-def _own_start(pid: int) -> int | None:
-    # Keyed by pid so a forked child never reuses its parent's value.
-    return process_start_time(pid)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -30,10 +30,10 @@ from sqlalchemy import (
     false,
 )
 
-from ..entities import RUN_STATUSES
+from ..entities import RUN_STATUSES, VERDICTS
 
 #: The Alembic revision this trackbook's schema corresponds to.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -48,7 +48,15 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 ID = String(64)  # ULIDs (26) and sha256 hex (64)
 TIME = String(27)  # 2024-05-01T12:00:00.000000Z
 
-_STATUS_LIST = ", ".join(f"'{status}'" for status in RUN_STATUSES)
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+_STATUS_LIST = _sql_list(RUN_STATUSES)
+REPLAY_STATUSES: tuple[str, ...] = ("queued", "running", "done")
+REPLAY_MODES: tuple[str, ...] = ("history", "notebook")
 
 environments = Table(
     "environments",
@@ -193,3 +201,61 @@ Index(None, artifacts.c.kind, artifacts.c.name)
 
 #: Child tables of a run, in an order that satisfies foreign keys when inserting.
 RUN_CHILD_TABLES = (params, metrics, tags, inputs, artifacts)
+
+replays = Table(
+    "replays",
+    metadata,
+    Column("id", ID, nullable=False),
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("overrides", Text, nullable=False),  # JSON object
+    Column("rtol", Float, nullable=False),
+    Column("atol", Float, nullable=False),
+    Column("requested_at", TIME, nullable=False),
+    Column("started_at", TIME),
+    Column("ended_at", TIME),
+    # Last sign of life of the replay process (start, progress): how a
+    # replay on another host is judged abandoned (see ``liveness.py``).
+    Column("heartbeat_at", TIME),
+    Column("replay_run_id", ID),  # no FK: the replayed kernel may record elsewhere
+    Column("verdict", String(32)),
+    Column("differences", Text, nullable=False),  # JSON list of Difference
+    Column("failure", Text),  # JSON ReplayFailure or NULL
+    Column("notebook_artifact", String(64)),  # blob ids (sha256 hex)
+    Column("report_artifact", String(64)),
+    Column("message", Text),
+    Column("user", Text),
+    Column("host", Text),
+    Column("pid", Integer),
+    Column("proc_start", BigInteger),  # as runs.proc_start: pids are reused
+    PrimaryKeyConstraint("id"),
+    CheckConstraint(f"status IN ({_sql_list(REPLAY_STATUSES)})", name="status"),
+    CheckConstraint(f"mode IN ({_sql_list(REPLAY_MODES)})", name="mode"),
+    CheckConstraint(f"verdict IS NULL OR verdict IN ({_sql_list(VERDICTS)})", name="verdict"),
+    # A finished replay always says what it found (a dead one says "failed").
+    CheckConstraint("status <> 'done' OR verdict IS NOT NULL", name="done_has_verdict"),
+)
+Index(None, replays.c.run_id, replays.c.requested_at, replays.c.id)  # one run's replays
+Index(None, replays.c.requested_at, replays.c.id)  # every replay, newest first
+Index(None, replays.c.status)  # the abandoned-replay sweep reads queued/running only
+
+# Append-only and hash-chained (``audit_log.py``): ``seq`` is assigned by the
+# writer inside its write transaction, so the chain has no gaps and no forks.
+# On SQLite, triggers (created by migration 0003) refuse UPDATE and DELETE.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, nullable=False, autoincrement=False),
+    Column("at", TIME, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("subject", ID, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    # JSON {part: short hash} of a run's parts (row, params, metrics, ...):
+    # lets verify say what changed. A hint only, outside the hash.
+    Column("parts", Text),
+    PrimaryKeyConstraint("seq"),
+)
+Index(None, audit_log.c.subject, audit_log.c.seq)  # a record's entries, in order

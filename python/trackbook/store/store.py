@@ -2,7 +2,8 @@
 
 Every method is one managed transaction (``Database.run``: commit, rollback,
 retry while locked, errors translated once). The work itself lives in small
-modules: ``runs_write``, ``runs_read``, ``frame``, ``liveness``, ``verify``.
+modules: ``runs_write``, ``runs_read``, ``frame``, ``liveness``, ``verify``;
+replays and the audit log are the mixin in ``store_replays.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..entities import Artifact, Environment, Run, RunSummary, RunWarning
 from ..exceptions import StoreError, StoreNotFoundError, StoreUnavailableError
 from . import frame, liveness, migrate, model_files, runs_page, runs_read, runs_write
 from . import schema as s
+from .audit_log import AuditChain
 from .blobs import BlobStore, open_blob_store
 from .discovery import StoreLocation, resolve_store_url
 from .engine import DEFAULT_LOCK_TIMEOUT_S, Database
@@ -27,6 +29,7 @@ from .model_files import RecordedModel, RecordedModelVersion
 from .run_index import RunIndex, change_token
 from .runs_page import RunPage, RunQuery
 from .spool import Spool, default_spool_dir
+from .store_replays import ReplayStoreMethods
 from .verify import VerifyReport, verify_store
 
 if TYPE_CHECKING:
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
 _KNOWN_SOURCES_MAX = 100_000
 
 
-class Store:
+class Store(ReplayStoreMethods):
     """One trackbook store. Use :func:`open_store` rather than constructing it.
 
     Attributes
@@ -113,16 +116,19 @@ class Store:
     def finish_runs(self, runs: Iterable[Run]) -> int:
         """Record many finished runs in one transaction (imports, fixtures, benchmarks).
 
-        Same result as :meth:`finish_run` per run, without the per-run commit;
-        spooled runs are not delivered. Returns how many runs were written.
+        Same result as :meth:`finish_run` per run (audit entries included),
+        without the per-run commit; spooled runs are not delivered. Returns
+        how many runs were written.
         """
         dialect = self._db.dialect
         batch = list(runs)
         known: set[str] = set()
 
         def write(conn: Connection) -> int:
+            known.clear()  # a retried transaction starts again from nothing
+            chain = AuditChain(conn)
             for run in batch:
-                known.update(runs_write.finish_run(conn, run, dialect, known))
+                known.update(runs_write.finish_run(conn, run, dialect, known, chain))
             return len(batch)
 
         return self._db.run(write, write=True)
@@ -325,7 +331,12 @@ class Store:
         }
 
     def verify(self) -> VerifyReport:
-        """Check the database, the schema revision, every blob's hash and every reference."""
+        """Check the store is intact (``trackbook store verify``).
+
+        The database, the schema revision, every blob's hash and every
+        reference, the audit log's chain, and every run and replay against
+        its latest audit entry (see :mod:`.verify`).
+        """
         return verify_store(self._db, self.blobs)
 
     def upgrade(self) -> dict[str, Any]:

@@ -2,9 +2,14 @@
 
 Checks, each one reported in ``checked`` whether or not it found a problem:
 the database file (SQLite ``PRAGMA integrity_check`` and foreign keys), the
-schema revision, every blob re-hashed against its id, every artifact and
-registered blob present in the blob store, every history entry's source text
-present and matching its hash, every run's environment present.
+schema revision, every blob re-hashed against its id, every artifact,
+replay notebook or report and registered blob present in the blob store,
+every history entry's source text present and matching its hash, every
+run's environment present, and the audit log (``verify_audit.py``): its
+chain, and every run and replay against its latest entry.
+
+Runs, sources and the log are read in batches, so a large store is verified
+in bounded memory (what is kept is one set of distinct hashes per kind).
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from ..exceptions import IntegrityError
 from . import schema as s
 from .blobs import BlobStore
 from .engine import Database
+from .fastexec import iter_batches
 from .migrate import current_revision
 from .values import loads, source_hash
+from .verify_audit import check_audit
 
 _MAX_LISTED = 50  # problems of one kind listed before summarising
 
@@ -51,6 +58,8 @@ def verify_store(db: Database, blobs: BlobStore) -> VerifyReport:
         return _check_database(conn, db.dialect, problems)
 
     checked.update(db.run(database, write=False))
+    if revision == s.HEAD_REVISION:
+        checked.update(db.run(lambda conn: check_audit(conn, problems), write=False))
 
     on_disk = set()
     blob_bytes = 0
@@ -63,7 +72,8 @@ def verify_store(db: Database, blobs: BlobStore) -> VerifyReport:
     checked["blobs"] = len(on_disk)
     checked["blob_bytes"] = blob_bytes
 
-    referenced = db.run(_referenced_blobs, write=False)
+    at_head = revision == s.HEAD_REVISION
+    referenced = db.run(lambda conn: _referenced_blobs(conn, at_head), write=False)
     missing = sorted(referenced - on_disk)
     for blob_id in missing[:_MAX_LISTED]:
         problems.append(
@@ -86,23 +96,31 @@ def _check_database(conn: Connection, dialect: str, problems: list[str]) -> dict
             f"database: {row[0]} row {row[1]} references a missing {row[2]}"
             for row in fk[:_MAX_LISTED]
         )
-    runs = conn.execute(select(s.runs.c.id, s.runs.c.history, s.runs.c.environment_id)).all()
-    checked["runs"] = len(runs)
-
-    wanted: dict[str, list[str]] = {}
+    # Distinct source hashes the runs' histories need (first run naming each).
+    wanted: dict[str, str] = {}
     env_ids = set()
-    for run_id, history, env_id in runs:
-        for _count, digest, _cell in loads(history, []):
-            wanted.setdefault(digest, []).append(run_id)
-        if env_id:
-            env_ids.add(env_id)
-    texts = dict(conn.execute(select(s.sources.c.hash, s.sources.c.text)).all())
-    checked["sources"] = len(texts)
-    bad = [h for h, body in texts.items() if source_hash(body) != h]
+    run_count = 0
+    for batch in iter_batches(conn, select(s.runs.c.id, s.runs.c.history, s.runs.c.environment_id)):
+        run_count += len(batch)
+        for run_id, history, env_id in batch:
+            for _count, digest, _cell in loads(history, []):
+                wanted.setdefault(digest, run_id)
+            if env_id:
+                env_ids.add(env_id)
+    checked["runs"] = run_count
+
+    stored: set[str] = set()
+    bad: list[str] = []
+    for batch in iter_batches(conn, select(s.sources.c.hash, s.sources.c.text)):
+        for digest, body in batch:
+            stored.add(digest)
+            if source_hash(body) != digest:
+                bad.append(digest)
+    checked["sources"] = len(stored)
     problems.extend(f"source {h} does not match its text's hash" for h in bad[:_MAX_LISTED])
-    missing_sources = [h for h in wanted if h not in texts]
+    missing_sources = [h for h in wanted if h not in stored]
     problems.extend(
-        f"history source {h} (run {wanted[h][0]}) is missing" for h in missing_sources[:_MAX_LISTED]
+        f"history source {h} (run {wanted[h]}) is missing" for h in missing_sources[:_MAX_LISTED]
     )
 
     stored_envs = set(conn.execute(select(s.environments.c.id)).scalars())
@@ -117,7 +135,11 @@ def _check_database(conn: Connection, dialect: str, problems: list[str]) -> dict
     return checked
 
 
-def _referenced_blobs(conn: Connection) -> set[str]:
+def _referenced_blobs(conn: Connection, with_replays: bool) -> set[str]:
     ids = set(conn.execute(select(s.artifacts.c.blob_id)).scalars())
     ids.update(conn.execute(select(s.blobs.c.id)).scalars())
+    if with_replays:
+        r = s.replays.c
+        for column in (r.notebook_artifact, r.report_artifact):
+            ids.update(conn.execute(select(column).where(column.is_not(None))).scalars())
     return ids
