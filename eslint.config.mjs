@@ -8,6 +8,8 @@ export default tseslint.config(
   {
     ignores: [
       'node_modules',
+      'build',
+      '.venv',
       'dist',
       'coverage',
       'lib',

@@ -36,6 +36,8 @@ GROUPS = {
     "runs_frame": "bench_runs_frame",
     "fingerprint": "bench_fingerprint",
     "memory": "bench_memory",
+    "server": "bench_server",
+    "audit": "bench_audit",
 }
 
 

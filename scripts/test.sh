@@ -23,6 +23,9 @@ python -m pytest -q -p no:cacheprovider "$@"
 echo "==> jest"
 jlpm test
 
+echo "==> lint (stylelint, prettier, eslint)"
+jlpm lint:check
+
 echo "==> every handler requires authentication"
 python scripts/check_auth.py
 

@@ -24,9 +24,11 @@ def test_design_names_are_exported() -> None:
     # Submodules imported later (by the CLI, by compare()) must not shadow them.
     import trackbook.cli  # noqa: F401
     import trackbook.comparison  # noqa: F401
+    import trackbook.replaying.engine  # noqa: F401
+    import trackbook.report.api  # noqa: F401
 
     for name in ("log_param", "log_params", "log_metric", "log_metrics", "log_artifact", "set_tag",
-                 "runs", "get_run", "last_run", "compare"):
+                 "runs", "get_run", "last_run", "compare", "replay", "audit_report"):
         assert callable(getattr(trackbook, name)), name
 
 

@@ -18,14 +18,17 @@ from .api import (
     log_metrics,
     log_param,
     log_params,
+    replay,
     runs,
     set_tag,
 )
 from .exceptions import TrackbookError
+from .report.api import audit_report
 
 __all__ = [
     "__version__",
     "TrackbookError",
+    "audit_report",
     "compare",
     "get_run",
     "last_run",
@@ -34,6 +37,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "replay",
     "runs",
     "set_tag",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from .entities import Artifact, Run
+from .entities import Artifact, Replay, Run
 
 if TYPE_CHECKING:
     import pandas
@@ -122,3 +122,54 @@ def compare(run_ids: list[str], store: str | None = None) -> pandas.DataFrame:
 
     target = _store(store)
     return compare_frame([target.get_run(ref) for ref in run_ids])
+
+
+# -- replay ----------------------------------------------------------------------------
+
+
+def replay(
+    run_id: str,
+    *,
+    mode: str = "history",
+    overrides: dict[str, Any] | None = None,
+    rtol: float = 0.0,
+    atol: float = 0.0,
+    timeout: float | None = None,
+    store: str | None = None,
+) -> Replay:
+    """Re-execute a recorded run in a fresh kernel and judge whether it reproduces.
+
+    The run's notebook is rebuilt (``mode="history"``: the recorded execution
+    order; ``"notebook"``: the saved notebook top to bottom), executed with
+    papermill in a child process with the run's seeds, and the run it records
+    is compared with the original.
+
+    Parameters
+    ----------
+    run_id:
+        Run id, unique id prefix or run name.
+    mode:
+        ``"history"`` (default) or ``"notebook"``.
+    overrides:
+        Parameters to change (JSON values, e.g. ``{"lr": 0.01}``): a variant
+        linked to the original.
+    rtol, atol:
+        Tolerance for metrics (default exact).
+    timeout:
+        Seconds the replay may run once its kernel started (default 30 minutes).
+    store:
+        Store path or URL; default: the kernel's store.
+
+    Returns
+    -------
+    Replay
+        With ``verdict`` (``reproduced``, ``reproduced_within_tolerance``,
+        ``differs``, ``failed``), ``differences`` (each with its likely
+        cause), ``failure`` and ``replay_run_id``.
+    """
+    from .replaying.engine import DEFAULT_TIMEOUT_S, replay_run
+
+    return replay_run(
+        _store(store), run_id, mode=mode, overrides=overrides, rtol=rtol, atol=atol,
+        timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout,
+    )

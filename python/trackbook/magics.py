@@ -20,7 +20,8 @@ from IPython.display import display
 from .exceptions import TrackbookError
 from .options import TrackOptions, parse_seed, parse_tags, split_names
 from .summary import summary_bundle
-from .tracking import CellContext, Tracker, kernel_name_from_environment, tracked
+from .replaying.plan import REPLAY_VARIABLE
+from .tracking import CellContext, Tracker, apply_replay_plan, kernel_name_from_environment, tracked
 
 
 @magics_class
@@ -64,6 +65,15 @@ class TrackMagics(Magics):
         __tracebackhide__ = True  # noqa: F841  (hide this frame from the user's traceback)
         options = self._options(line)
         context = self._context(cell)
+        plan = context.namespace.get(REPLAY_VARIABLE)
+        if plan is not None:  # executing inside `trackbook replay`
+            try:
+                replayed = apply_replay_plan(plan, options, context)
+            except TrackbookError as exc:
+                raise IPythonUsageError(str(exc)) from None
+            options, context = replayed.options, replayed.context
+            if not replayed.record:
+                return self._execute_seeded(cell, options.seed, context.namespace)
         active = None
         try:
             with tracked(self.tracker, context, options) as active:
@@ -126,6 +136,14 @@ class TrackMagics(Magics):
         if last is not None:
             return eval(shell.compile(last, filename, "eval"), shell.user_global_ns, shell.user_ns)
         return None
+
+    def _execute_seeded(self, cell: str, seed: int | None, namespace: Any) -> Any:
+        """Execute the body with the run's seeding but record nothing (an earlier cell of a replay)."""
+        __tracebackhide__ = True  # noqa: F841
+        from .capture.seeds import SeedContext
+
+        with SeedContext(seed, namespace=namespace):
+            return self._execute(cell)
 
     def _show(self, run: Any) -> None:
         try:

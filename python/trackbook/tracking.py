@@ -17,6 +17,7 @@ Two rules shape every line here:
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import socket
 import sys
@@ -41,6 +42,7 @@ from .entities import (
 )
 from .exceptions import TrackbookError, UsageError
 from .options import TrackOptions
+from .replaying.plan import REPLAY_TAG, REPLAY_VARIABLE, ReplayPlan
 
 #: How often a running run proves its kernel is alive (seconds).
 HEARTBEAT_INTERVAL_S = 60.0
@@ -60,6 +62,8 @@ class CellContext:
     kernel_name: str | None = None
     cwd: str | None = None
     transform: Callable[[str], str] | None = None
+    #: The run this execution re-executes (set by a replay's plan).
+    replay_of: str | None = None
 
 
 @dataclass
@@ -191,6 +195,7 @@ class Tracker:
             execution_count=context.execution_count,
             code=context.source,
             tags=dict(options.tags),
+            replay_of=context.replay_of,
         )
         active = ActiveRun(run, options, context, started=time.perf_counter())
         self._guard(active, "store", self._create, active)
@@ -221,6 +226,9 @@ class Tracker:
         if error is not None:
             run.error = _run_error(error)
         capture_facets(self, active, guard=self._guard)
+        # The replay plan is bound in the injected parameters cell, which
+        # capture reads papermill parameters from; it is not a parameter.
+        run.params.pop(REPLAY_VARIABLE, None)
         self._guard(active, "store", self._write, active)
         self.last_run = run
         return run
@@ -301,6 +309,44 @@ class Tracker:
                 if active.created:
                     with contextlib.suppress(Exception):
                         self.store.heartbeat(active.run.id)
+
+
+@dataclass(frozen=True)
+class ReplayedExecution:
+    """How ``%%track`` runs one execution inside a replay (see :func:`apply_replay_plan`)."""
+
+    options: TrackOptions
+    context: CellContext
+    #: Only the replayed run is recorded; other tracked cells run seeded, unrecorded.
+    record: bool
+
+
+def apply_replay_plan(plan: Any, options: TrackOptions, context: CellContext) -> ReplayedExecution:
+    """Options and context of a ``%%track`` execution inside a replay.
+
+    ``plan`` is what the replay's parameters cell bound to
+    :data:`~trackbook.replaying.plan.REPLAY_VARIABLE`. The execution the plan
+    targets is recorded with the original run's seed, cell id and
+    ``replay_of``, tagged with the replay id, and gets the overrides bound
+    right before its body (so they win over values earlier cells computed).
+    Earlier tracked cells of the replayed session run with their own
+    original seeds but record nothing: a replay adds one run, not one per
+    tracked cell it re-executes.
+
+    Raises
+    ------
+    UsageError
+        ``plan`` is not a replay plan.
+    """
+    parsed = ReplayPlan.from_json(plan)
+    directive = parsed.directive(context.execution_count)
+    seed = directive.seed if directive is not None and directive.seed is not None else options.seed
+    if directive is None or not directive.target:
+        return ReplayedExecution(replace(options, seed=seed), context, record=False)
+    context = replace(context, replay_of=directive.replay_of, cell_id=directive.cell_id or context.cell_id)
+    context.namespace.update(copy.deepcopy(parsed.overrides))
+    tags = {**options.tags, REPLAY_TAG: parsed.replay_id}
+    return ReplayedExecution(replace(options, tags=tags, seed=seed), context, record=True)
 
 
 @contextlib.contextmanager

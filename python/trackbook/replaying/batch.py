@@ -1,0 +1,160 @@
+"""Replay many runs in parallel: joblib (loky) on this machine, or a Dask cluster.
+
+Both executors run the same function, :func:`replay_by_url`, which opens the
+store by URL and replays one run id, so a replay on a Dask worker is the
+replay that runs here. Each replay executes its notebook in a child process
+of the worker (:mod:`.execute`), so the parallelism is one kernel per job.
+
+A Dask cluster's workers must reach the same store: a shared directory (the
+same path on every worker) or a PostgreSQL store with ``TRACKBOOK_BLOBS``
+set on the workers; trackbook must be installed there.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..entities import Replay
+from ..exceptions import OptionalDependencyError, UsageError
+from .engine import DEFAULT_TIMEOUT_S, replay_run
+
+#: Executor URL schemes that name a Dask scheduler (``dask://`` is trackbook's spelling of ``tcp://``).
+_DASK_SCHEMES = {"dask": "tcp", "tcp": "tcp", "tls": "tls"}
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    """How every run of a batch is replayed (see :func:`~.engine.replay_run`)."""
+
+    mode: str = "history"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    rtol: float = 0.0
+    atol: float = 0.0
+    timeout: float = DEFAULT_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One run of a batch: its finished replay, or why no replay could be made."""
+
+    run_id: str
+    replay: Replay | None = None
+    error: str | None = None
+
+    @property
+    def reproduced(self) -> bool:
+        """True for ``reproduced`` and ``reproduced_within_tolerance``."""
+        return self.replay is not None and self.replay.verdict in ("reproduced", "reproduced_within_tolerance")
+
+
+def replay_by_url(store_url: str, run_id: str, options: ReplayOptions) -> BatchResult:
+    """Replay ``run_id`` of the store at ``store_url`` in this process (what workers run).
+
+    Errors that prevent a replay record (the run is gone, the store cannot be
+    opened) come back as :attr:`BatchResult.error`, so one bad run does not
+    stop a batch.
+    """
+    from ..store import open_store
+
+    try:
+        with open_store(store_url, create=False) as store:
+            replay = replay_run(
+                store, run_id, mode=options.mode, overrides=options.overrides,
+                rtol=options.rtol, atol=options.atol, timeout=options.timeout,
+            )
+        return BatchResult(run_id, replay)
+    except Exception as exc:  # one bad run must not end the batch; its reason is reported
+        return BatchResult(run_id, error=f"{type(exc).__name__}: {exc}")
+
+
+def replay_many(
+    store_url: str,
+    run_ids: Sequence[str],
+    options: ReplayOptions,
+    *,
+    jobs: int = 1,
+    executor: str | None = None,
+    progress: bool = True,
+    on_result: Callable[[BatchResult], None] | None = None,
+) -> list[BatchResult]:
+    """Replay ``run_ids`` (full ids) with ``jobs`` parallel replays, or on a Dask scheduler.
+
+    Parameters
+    ----------
+    store_url:
+        The store as workers open it (``store.location.export_value``).
+    run_ids:
+        Runs to replay.
+    options:
+        Mode, overrides, tolerances and timeout for every replay.
+    jobs:
+        Replays at a time on this machine (joblib's loky processes when > 1).
+    executor:
+        ``dask://HOST:PORT`` (or ``tcp://``/``tls://``): run on that Dask scheduler instead.
+    progress:
+        Show a progress bar on stderr.
+    on_result:
+        Called with each result as it arrives.
+
+    Returns
+    -------
+    list[BatchResult]
+        In the order of ``run_ids``.
+    """
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    from tqdm import tqdm
+
+    if executor is not None:
+        results = _on_dask(_dask_address(executor), store_url, run_ids, options)
+    elif jobs == 1 or len(run_ids) <= 1:
+        results = (replay_by_url(store_url, run_id, options) for run_id in run_ids)
+    else:
+        results = _on_joblib(jobs, store_url, run_ids, options)
+    by_run: dict[str, BatchResult] = {}
+    with tqdm(total=len(run_ids), desc="replaying", unit="run", file=sys.stderr, disable=not progress) as bar:
+        for result in results:
+            by_run[result.run_id] = result
+            if result.replay is not None:
+                bar.set_postfix_str(f"{result.run_id[:10]} {result.replay.verdict}")
+            bar.update()
+            if on_result is not None:
+                on_result(result)
+    return [by_run[run_id] for run_id in run_ids]
+
+
+def _on_joblib(jobs: int, store_url: str, run_ids: Sequence[str], options: ReplayOptions) -> Iterator[BatchResult]:
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator")
+    yield from parallel(delayed(replay_by_url)(store_url, run_id, options) for run_id in run_ids)
+
+
+def _dask_address(executor: str) -> str:
+    scheme, sep, rest = executor.partition("://")
+    if not sep or scheme.lower() not in _DASK_SCHEMES or not rest:
+        raise UsageError(f"--executor {executor!r}: give a Dask scheduler as dask://HOST:PORT")
+    return f"{_DASK_SCHEMES[scheme.lower()]}://{rest}"
+
+
+def _on_dask(address: str, store_url: str, run_ids: Sequence[str], options: ReplayOptions) -> Iterator[BatchResult]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise OptionalDependencyError("distributed", "dask") from None
+    batch = uuid.uuid4().hex[:8]
+    with Client(address, timeout=30) as client:  # type: ignore[no-untyped-call]
+        futures = {
+            client.submit(replay_by_url, store_url, run_id, options, pure=False,
+                          key=f"trackbook-replay-{batch}-{run_id}"): run_id
+            for run_id in run_ids
+        }
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            try:
+                yield future.result()
+            except Exception as exc:  # a worker died or could not import trackbook
+                yield BatchResult(futures[future], error=f"{type(exc).__name__}: {exc}")

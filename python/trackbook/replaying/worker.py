@@ -1,0 +1,130 @@
+"""``python -m trackbook.replaying.worker REQUEST``: execute one notebook with papermill.
+
+:mod:`.execute` starts this in a child process of its own, so a replay can be
+stopped whatever the kernel does (killing this process group ends the
+kernel too: jupyter_client starts it with ``JPY_PARENT_PID``, and ipykernel
+exits when its parent goes), and so a server or a batch never holds a kernel
+or papermill's memory after the replay.
+
+``REQUEST`` is a JSON file: ``input``, ``output`` (notebook paths), ``result``
+(where this process writes its outcome), ``kernel_name``, ``cwd``,
+``cell_timeout`` and ``start_timeout`` (seconds). Progress goes to standard
+output as JSON lines, ``{"cell": <index>}`` as each cell starts.
+
+The outcome JSON is ``{"completed": bool, "cell_error": bool, "ename": ...,
+"evalue": ...}``: ``cell_error`` means a cell raised (its outputs in the
+output notebook say which and how); ``ename``/``evalue`` describe any other
+failure (no such kernel, the kernel died, a cell timed out).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+_CELL_START = "Executing Cell "
+
+
+class _ProgressHandler(logging.Handler):
+    """Turns papermill's "Executing Cell N" log lines into progress lines; drops the rest."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if not message.startswith(_CELL_START):
+            return  # cell outputs, which papermill logs too: not ours to echo
+        number = message[len(_CELL_START):].rstrip("-").strip()
+        if number.isdigit():
+            print(json.dumps({"cell": int(number) - 1}), flush=True)
+
+
+def execute(request: dict[str, Any]) -> dict[str, Any]:
+    """Run papermill on the request's notebook; never raises."""
+    _skip_slow_optional_imports()
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    logger = logging.getLogger("papermill")
+    logger.handlers[:] = [_ProgressHandler()]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        papermill.execute_notebook(
+            request["input"],
+            request["output"],
+            kernel_name=request["kernel_name"],
+            cwd=request["cwd"],
+            execution_timeout=request["cell_timeout"],
+            start_timeout=request["start_timeout"],
+            progress_bar=False,
+            # log_output makes papermill log "Executing Cell N" (our progress);
+            # the cell outputs it also logs are dropped by the handler.
+            log_output=True,
+            request_save_on_cell_execute=True,
+            # Every tracked run is written before its cell returns, so nothing
+            # is lost by not waiting for a graceful shutdown (about a second).
+            shutdown_kernel="immediate",
+        )
+    except PapermillExecutionError as exc:
+        return {"completed": True, "cell_error": True, "ename": exc.ename, "evalue": exc.evalue}
+    except Exception as exc:  # the outcome must be reported, whatever failed
+        return {"completed": False, "cell_error": False, "ename": type(exc).__name__, "evalue": str(exc)}
+    return {"completed": True, "cell_error": False, "ename": None, "evalue": None}
+
+
+def _skip_slow_optional_imports() -> None:
+    """Keep seconds of imports this process never uses out of every replay.
+
+    A module set to ``None`` in ``sys.modules`` fails to import, and both
+    importers below treat that as "not installed". This process only runs
+    papermill on local files; the kernel is a process of its own and is not
+    affected.
+    """
+    # rfc3987_syntax builds a parser grammar at import (python-jsonschema/jsonschema#1521);
+    # only jsonschema's "iri" format check uses it, which notebook validation never needs.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    # papermill's iorw imports pyarrow.fs for its optional HDFS handler.
+    sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
+
+
+def _exit_with_parent() -> None:
+    """End this process (and so its kernel) if the replaying process dies.
+
+    The replay record is then closed as failed by ``mark_abandoned_replays``;
+    a kernel left running would record a run nobody waits for.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="trackbook-replay-parent", daemon=True).start()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: read the request, execute, write the outcome atomically."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m trackbook.replaying.worker REQUEST.json", file=sys.stderr)
+        return 2
+    with open(args[0], encoding="utf-8") as handle:
+        request = json.load(handle)
+    _exit_with_parent()
+    outcome = execute(request)
+    tmp = request["result"] + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(outcome, handle)
+    os.replace(tmp, request["result"])
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - run as a process
+    sys.exit(main())
