@@ -210,10 +210,7 @@ def _redact(active: ActiveRun) -> None:
     before = _fingerprint_text(run)
     run.code = redactor.redact(run.code)
     run.name = redactor.redact(run.name) if run.name else run.name
-    run.history = [
-        HistoryEntry(entry.execution_count, redactor.redact(entry.source), entry.cell_id)
-        for entry in run.history
-    ]
+    run.history = [_redact_entry(redactor, entry) for entry in run.history]
     run.params = {key: redactor.redact_value(key, value) for key, value in run.params.items()}
     run.tags = {key: str(redactor.redact_value(key, value)) for key, value in run.tags.items()}
     run.stdout = redactor.redact(run.stdout)
@@ -229,6 +226,13 @@ def _redact(active: ActiveRun) -> None:
     ]
     if _fingerprint_text(run) != before:
         active.warn("redacted", "values that look like credentials were redacted before storage")
+
+
+def _redact_entry(redactor: Any, entry: HistoryEntry) -> HistoryEntry:
+    source = redactor.redact(entry.source)
+    if source is entry.source or source == entry.source:  # the common case: keep the entry
+        return entry
+    return HistoryEntry(entry.execution_count, source, entry.cell_id)
 
 
 def _redact_input(redactor: Any, record: InputRecord) -> InputRecord:

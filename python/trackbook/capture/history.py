@@ -42,8 +42,23 @@ def build_history(
     entries: list[HistoryEntry] = []
     for count in range(1, last + 1):
         source = inputs[count]
-        if not isinstance(source, str) or not source.strip():
+        cell_id = ids.get(count)
+        cached = _ENTRIES.get(count)
+        if cached is not None and cached[0] is source and cached[1] == cell_id:
+            if cached[2] is not None:
+                entries.append(cached[2])
             continue
-        # IPython's transformed inputs end with a newline the user never typed.
-        entries.append(HistoryEntry(count, source.rstrip("\n"), ids.get(count)))
+        entry = None
+        if isinstance(source, str) and source.strip():
+            # IPython's transformed inputs end with a newline the user never typed.
+            entry = HistoryEntry(count, source.rstrip("\n"), cell_id)
+            entries.append(entry)
+        _ENTRIES[count] = (source, cell_id, entry)
     return entries
+
+
+#: execution count -> (the input object, its cell id, its entry or None when blank).
+#: Every tracked cell turns the whole history into entries again; inputs never
+#: change once executed, so the same objects are reused (checked by identity,
+#: which also notices a new session that reuses execution counts).
+_ENTRIES: dict[int, tuple[object, str | None, HistoryEntry | None]] = {}

@@ -48,10 +48,12 @@ def papermill_params(history: Sequence[HistoryEntry]) -> dict[str, Any]:
 
 
 def _is_papermill_cell(source: str) -> bool:
-    for line in source.splitlines():
-        if line.strip():
-            return line.strip() == _PAPERMILL_MARKER
-    return False
+    # Called for every history entry of every tracked cell: look at the first
+    # non-blank line only, without splitting the whole source.
+    text = source.lstrip()
+    if not text.startswith(_PAPERMILL_MARKER):
+        return False
+    return text.split("\n", 1)[0].strip() == _PAPERMILL_MARKER
 
 
 def estimator_params(var_name: str, obj: Any) -> dict[str, Any]:
