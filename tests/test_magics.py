@@ -201,3 +201,17 @@ def test_runs_dataframe(shell: Any) -> None:
     assert list(frame["name"]) == ["b", "a"]
     assert list(frame["params.lr"]) == [0.2, 0.1]
     assert list(frame["metrics.acc"]) == pytest.approx([0.7, 0.6])
+
+
+def test_running_row_is_written_only_for_cells_that_run_a_while(shell: Any, store_dir: Path) -> None:
+    # The cell itself looks into the store (from its own connection) while it runs.
+    peek = ("from trackbook.store import open_store\n"
+            f"with open_store({str(store_dir)!r}) as s:\n"
+            "    seen = sorted(r.name for r in s.list_runs(status='running'))\n")
+    run(shell, "%%track short\n" + peek)
+    assert shell.user_ns["seen"] == []
+    run(shell, "%%track long\nimport time\ntime.sleep(0.6)\n" + peek)
+    assert shell.user_ns["seen"] == ["long"]
+    import trackbook
+
+    assert [trackbook.get_run(name).status for name in ("short", "long")] == ["finished", "finished"]

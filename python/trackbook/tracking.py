@@ -41,11 +41,9 @@ from .entities import (
     utcnow,
 )
 from .exceptions import TrackbookError, UsageError
+from .keeper import RunKeeper
 from .options import TrackOptions
 from .replaying.plan import REPLAY_TAG, REPLAY_VARIABLE, ReplayPlan
-
-#: How often a running run proves its kernel is alive (seconds).
-HEARTBEAT_INTERVAL_S = 60.0
 
 
 @dataclass
@@ -75,6 +73,10 @@ class ActiveRun:
     context: CellContext
     started: float
     created: bool = False
+    #: Set by finish: the keeper thread must not write the running row any more.
+    settled: bool = False
+    create_tried: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     seeds: Any = None
     files: Any = None
@@ -86,6 +88,10 @@ class ActiveRun:
 
     def warn(self, kind: str, message: str) -> None:
         self.run.warnings.append(RunWarning(kind, message))
+
+    @property
+    def run_id(self) -> str:
+        return self.run.id
 
 
 class Tracker:
@@ -104,8 +110,8 @@ class Tracker:
         self._store: Any = None
         self._stored_environments: set[str] = set()
         self._active: list[ActiveRun] = []
-        self._heartbeat: threading.Thread | None = None
-        self._heartbeat_stop = threading.Event()
+        self._store_lock = threading.Lock()  # the keeper thread may open the store too
+        self._keeper = RunKeeper(self._create_late, self._beat)
         self.last_run: Run | None = None
         self.host = socket.gethostname()
         self.user = current_user()
@@ -116,11 +122,14 @@ class Tracker:
     def store(self) -> Any:
         """The store, opened on first use (so loading the extension stays cheap)."""
         if self._store is None:
-            from .store import open_store
+            with self._store_lock:
+                if self._store is None:
+                    from .store import open_store
 
-            self._store = open_store(self._store_ref, cwd=self._cwd)
-            with contextlib.suppress(TrackbookError):
-                self._store.mark_interrupted()
+                    store = open_store(self._store_ref, cwd=self._cwd)
+                    with contextlib.suppress(TrackbookError):
+                        store.mark_interrupted()
+                    self._store = store
         return self._store
 
     def store_display_url(self) -> str:
@@ -132,8 +141,8 @@ class Tracker:
         return str(resolve_store_url(self._store_ref, cwd=self._cwd).display_url)
 
     def close(self) -> None:
-        """Stop the heartbeat and close the store."""
-        self._heartbeat_stop.set()
+        """Stop the keeper thread and close the store."""
+        self._keeper.close()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -183,7 +192,7 @@ class Tracker:
     # -- lifecycle -----------------------------------------------------------
 
     def begin(self, context: CellContext, options: TrackOptions) -> ActiveRun:
-        """Create the run (status ``running``) and arm seeds and recorders."""
+        """Start the run and arm seeds and recorders (its running row is written late, see keeper)."""
         run = Run(
             id=new_run_id(),
             name=options.name,
@@ -198,14 +207,13 @@ class Tracker:
             replay_of=context.replay_of,
         )
         active = ActiveRun(run, options, context, started=time.perf_counter())
-        self._guard(active, "store", self._create, active)
         self._guard(active, "seeds", self._arm_seeds, active)
         if options.data:
             self._guard(active, "files", self._arm_file_recorder, active)
         self._guard(active, "streams", self._arm_streams, active)
         self._guard(active, "figures", self._note_figures, active)
         self._active.append(active)
-        self._ensure_heartbeat()
+        self._keeper.add(active)
         return active
 
     def finish(self, active: ActiveRun, error: BaseException | None = None) -> Run:
@@ -213,6 +221,7 @@ class Tracker:
         from .finalise import capture_facets
 
         elapsed = time.perf_counter() - active.started
+        self._keeper.settle(active)
         with contextlib.suppress(ValueError):
             self._active.remove(active)
         try:
@@ -234,6 +243,10 @@ class Tracker:
         return run
 
     # -- steps ---------------------------------------------------------------
+
+    def _create_late(self, active: Any) -> None:
+        """The keeper thread's call: the cell has run a while, write its running row."""
+        self._guard(active, "store", self._create, active)
 
     def _create(self, active: ActiveRun) -> None:
         from .capture.secrets import redactor_for
@@ -295,20 +308,10 @@ class Tracker:
 
     # -- heartbeat -------------------------------------------------------------
 
-    def _ensure_heartbeat(self) -> None:
-        if self._heartbeat is not None and self._heartbeat.is_alive():
-            return
-        self._heartbeat = threading.Thread(target=self._beat, name="trackbook-heartbeat", daemon=True)
-        self._heartbeat.start()
-
-    def _beat(self) -> None:
+    def _beat(self, run_id: str) -> None:
         # Proves to other hosts' readers that long cells are still running; a
         # run whose heartbeat stops is later marked interrupted.
-        while not self._heartbeat_stop.wait(HEARTBEAT_INTERVAL_S):
-            for active in list(self._active):
-                if active.created:
-                    with contextlib.suppress(Exception):
-                        self.store.heartbeat(active.run.id)
+        self.store.heartbeat(run_id)
 
 
 @dataclass(frozen=True)
