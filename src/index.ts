@@ -29,6 +29,11 @@ import { createRunSummaryFactory } from './renderer';
 import { RunsModel } from './model';
 import { openCell } from './openCell';
 import { PANEL_STATE_KEY } from './panelState';
+// The sidebar's options hold the replay client from the start; it is a thin
+// wrapper over the request helper the runs client loads anyway.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { RestReplaysClient } from './replayApi';
+import { openReport } from './reportWidget';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { SIDEBAR_ID, TrackbookSidebar } from './panel';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
@@ -95,12 +100,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       );
 
+    const replaysClient = new RestReplaysClient(serverSettings);
     const sidebar = new TrackbookSidebar({
       model,
       trans,
       onRetry: () => void handshake(),
       copy: text => Clipboard.copyToSystem(text),
       languages,
+      replays: {
+        client: replaysClient,
+        openReport: replay =>
+          openReport(app.shell, {
+            url: replaysClient.reportUrl(replay.id),
+            runId: replay.run_id,
+            replayId: replay.id,
+            trans
+          })
+      },
       openCell: (path, cellId, source) =>
         openCell(
           {
@@ -146,7 +162,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     rendermime?.addFactory(
       createRunSummaryFactory({
         openRun: runId => app.commands.execute(CommandIDs.openRun, { runId }),
-        preferredMetrics: () => model.settings.metricColumns
+        preferredMetrics: () => model.settings.metricColumns,
+        runShown: (runId, status) => model.noticeRun(runId, status)
       })
     );
 

@@ -355,6 +355,22 @@ export class RunsModel implements IDisposable {
   }
 
   /**
+   * A run summary was shown for a run (a tracked cell in this JupyterLab just
+   * finished, or a notebook with summaries opened). Unless the list already
+   * shows the run with that status, ask the server now instead of at the next
+   * poll: a run recorded here appears at once, not up to an interval later.
+   *
+   * @param runId - Id of the run.
+   * @param status - The status the summary shows.
+   */
+  noticeRun(runId: string, status: string): void {
+    const listed = this._list.runs.find(run => run.id === runId);
+    if (listed?.status !== status) {
+      this._poller.check(true);
+    }
+  }
+
+  /**
    * Poll every `refreshInterval` seconds while the panel and the page are
    * visible.
    */

@@ -60,10 +60,16 @@ export class Poller implements IDisposable {
    * Re-evaluate after `active()` or the interval may have changed.
    *
    * @param runNow - Run the task at once when active (to catch up after the
-   *   panel was hidden).
+   *   panel was hidden, or because something changed); while a run is under
+   *   way, run again as soon as it settles, since it may have started too
+   *   early to see the change.
    */
   check(runNow = false): void {
-    if (runNow && this._running && this._options.active() && !this._busy) {
+    if (runNow && this._busy) {
+      this._again = true;
+      return;
+    }
+    if (runNow && this._running && this._options.active()) {
       this._clear();
       this._run();
       return;
@@ -106,7 +112,18 @@ export class Poller implements IDisposable {
       .catch(reason => console.error('trackbook: polling failed', reason))
       .then(() => {
         this._busy = false;
-        this._schedule();
+        const again = this._again;
+        this._again = false;
+        if (
+          again &&
+          this._running &&
+          !this._isDisposed &&
+          this._options.active()
+        ) {
+          this._run();
+        } else {
+          this._schedule();
+        }
       });
   }
 
@@ -120,6 +137,7 @@ export class Poller implements IDisposable {
   private _options: IPollerOptions;
   private _running = false;
   private _busy = false;
+  private _again = false;
   private _isDisposed = false;
   private _timer: ReturnType<typeof setTimeout> | null = null;
 }

@@ -13,7 +13,8 @@ import {
   pickMetrics,
   plural,
   formatDuration,
-  RUN_MIME_TYPE
+  RUN_MIME_TYPE,
+  RunStatus
 } from './runSummary';
 
 /**
@@ -39,6 +40,11 @@ export interface IRunSummaryOptions {
    * Metric keys to show first (setting `metricColumns`), read at each render.
    */
   preferredMetrics?: () => readonly string[];
+  /**
+   * Told of each summary rendered, so the runs list can catch up with a run
+   * that just finished.
+   */
+  runShown?: (runId: string, status: RunStatus) => void;
 }
 
 /**
@@ -80,6 +86,7 @@ export class RunSummaryRenderer
     } else {
       this.node.dataset.status = summary.status;
       this._render(summary);
+      this._options.runShown?.(summary.id, summary.status);
     }
     return Promise.resolve();
   }

@@ -16,13 +16,16 @@ BLOB_ID = "ab" * 32
 
 
 def routes(run_id: str = RUN_ID, blob_id: str = BLOB_ID) -> list[str]:
-    """One path per route (and the catch-all)."""
+    """One path per GET route (and the catch-all); POST is in test_server_replays.py."""
     return [
         "trackbook/info",
         "trackbook/runs",
         "trackbook/runs?q=x&sort=-metrics.acc&limit=5",
         f"trackbook/runs/{run_id}",
         f"trackbook/runs/{run_id}/artifacts/{blob_id}",
+        f"trackbook/runs/{run_id}/replays",
+        f"trackbook/replays/{RUN_ID}",
+        f"trackbook/replays/{RUN_ID}/report",
         "trackbook/models",
         "trackbook/models/clf",
         "trackbook/anything/else",

@@ -26,6 +26,9 @@ module.exports = {
     screenshot: 'only-on-failure'
   },
   retries: 1,
+  // Every spec talks to the same JupyterLab and trackbook store: one at a
+  // time, so "the newest run is on top" holds whatever the machine's cores.
+  workers: 1,
   webServer: {
     command: 'jlpm start',
     url: 'http://localhost:8888/lab',

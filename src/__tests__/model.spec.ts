@@ -241,6 +241,37 @@ describe('RunsModel polling', () => {
     expect(server.listRequests).toHaveLength(2);
   });
 
+  it('asks at once when a summary shows a run the list lacks', async () => {
+    const { server, model } = await setupModel(makeRuns(0, 2));
+
+    server.runs.unshift(makeRun(7));
+    model.noticeRun('run-000007', 'finished');
+    await flush();
+
+    expect(server.listRequests).toHaveLength(2);
+    expect(model.runs[0].id).toBe('run-000007');
+
+    // The list shows that run with that status: nothing to ask.
+    model.noticeRun('run-000007', 'finished');
+    await flush();
+    expect(server.listRequests).toHaveLength(2);
+  });
+
+  it('asks once more for a run noticed while a poll is under way', async () => {
+    const { server, model } = await setupModel(makeRuns(0, 2));
+
+    // Showing the panel again starts a poll at once ...
+    model.visible = false;
+    model.visible = true;
+    // ... which may be too early to see the run a summary now shows.
+    server.runs.unshift(makeRun(7));
+    model.noticeRun('run-000007', 'finished');
+    await flush();
+
+    expect(server.listRequests).toHaveLength(3);
+    expect(model.runs[0].id).toBe('run-000007');
+  });
+
   it('stops for good when disposed', async () => {
     const { server, model } = await setupModel(makeRuns(0, 2));
 

@@ -50,6 +50,30 @@ function texts(node: HTMLElement, selector: string): string[] {
 }
 
 describe('RunSummaryRenderer', () => {
+  it('tells the runs list which run it shows, and in which status', async () => {
+    const runShown = jest.fn();
+    const renderer = createRunSummaryFactory({ runShown }).createRenderer({
+      mimeType: RUN_MIME_TYPE
+    } as IRenderMime.IRendererOptions);
+
+    await renderer.renderModel(
+      new MimeModel({
+        data: {
+          [RUN_MIME_TYPE]: payload({ status: 'failed' })
+        } as IRenderMime.IMimeModel['data']
+      })
+    );
+    await renderer.renderModel(
+      new MimeModel({
+        data: { [RUN_MIME_TYPE]: { id: 7 } } as IRenderMime.IMimeModel['data']
+      })
+    );
+
+    expect(runShown.mock.calls).toEqual([
+      ['01J9Z3Q4N6ABCDEFGHJKMNPQRS', 'failed']
+    ]);
+  });
+
   it('shows a user name as text, never as HTML', async () => {
     const node = await render(
       payload({

@@ -120,6 +120,7 @@ function AppContent(props: ITrackbookAppProps): JSX.Element {
             openCell={props.openCell}
             copy={props.copy}
             languages={props.languages}
+            replays={props.replays}
           />
         ) : view.kind === 'compare' ? (
           <CompareView model={model} runIds={view.runIds} />

@@ -11,6 +11,7 @@ import { OpenCellResult } from '../openCell';
 import { formatDuration } from '../runSummary';
 import { IRunDetail } from '../types';
 import { CodeView } from './CodeView';
+import { IReplayActions, ReplayPanel } from './ReplayPanel';
 import { EnvironmentView } from './EnvironmentView';
 import { Message, Section, StatusBadge } from './common';
 import { useLoad, useSignals } from './hooks';
@@ -48,6 +49,10 @@ export interface IRunActions {
    * JupyterLab's languages, for syntax highlighting.
    */
   languages?: IEditorLanguageRegistry | null;
+  /**
+   * Replay the run; no Replays section without it.
+   */
+  replays?: IReplayActions;
 }
 
 /**
@@ -122,6 +127,13 @@ function RunFacets(props: IRunDetailProps & { run: IRunDetail }): JSX.Element {
       <RunHeader {...props} />
       <WarningsSection warnings={run.warnings} />
       <ErrorSection error={run.error} />
+      {props.replays ? (
+        <ReplayPanel
+          {...props.replays}
+          runId={run.id}
+          openRun={runId => model.openRun(runId)}
+        />
+      ) : null}
       <Section title={trans.__('Code')}>
         <CodeView
           code={run.code}

@@ -17,6 +17,12 @@ export function useSignals(...signals: Array<ISignal<unknown, unknown>>): void {
     for (const signal of signals) {
       signal.connect(slot, listener);
     }
+    // A signal that fired between the render and this effect (a response
+    // that arrived while the sidebar's views were mounting) found nobody
+    // listening: render once more so that nothing emitted meanwhile is
+    // lost. Without this the runs list could stay on "Loading runs…" until
+    // the next change in the store.
+    rerender();
     return () => {
       for (const signal of signals) {
         signal.disconnect(slot, listener);

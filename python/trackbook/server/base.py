@@ -25,6 +25,7 @@ from ..entities import to_json
 from ..exceptions import (
     AmbiguousRunError,
     IntegrityError,
+    ReplayNotFoundError,
     RunNotFoundError,
     SchemaMismatchError,
     StoreUnavailableError,
@@ -38,6 +39,7 @@ T = TypeVar("T")
 #: Most specific first: the first matching class decides the status.
 ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (RunNotFoundError, HTTPStatus.NOT_FOUND),
+    (ReplayNotFoundError, HTTPStatus.NOT_FOUND),
     (NotFound, HTTPStatus.NOT_FOUND),
     (AmbiguousRunError, HTTPStatus.CONFLICT),
     (UsageError, HTTPStatus.BAD_REQUEST),

@@ -26,6 +26,7 @@ from ..store import Store, open_store, resolve_store_url
 from ..store.run_sort import parse_sort
 from ..store.runs_page import RunQuery
 from .cursor import CursorCodec
+from .replay_service import ReplayServiceMethods
 from .schemas import (
     DescribeInfo,
     DescribeModel,
@@ -49,7 +50,7 @@ class NotFound(LookupError):
     """A model or artifact that does not exist (the base handler answers 404)."""
 
 
-class RegistryService:
+class RegistryService(ReplayServiceMethods):
     """The registry behind the REST API (swap it with ``TrackbookApp.service_class``)."""
 
     def __init__(self, store: str | None, root_dir: str) -> None:
