@@ -38,6 +38,7 @@ GROUPS = {
     "memory": "bench_memory",
     "server": "bench_server",
     "audit": "bench_audit",
+    "replay": "bench_replay",
 }
 
 

@@ -127,21 +127,3 @@ def test_kill_9_mid_cell_marks_the_run_interrupted(kernel: Any, store_dir: Path)
     assert json.dumps(store.get_run(done.id).__dict__, default=str, sort_keys=True) == before
     store.close()
     assert main(["store", "verify", "--store", str(store_dir)]) == 0
-
-
-def test_demo_runs_the_quickstart_into_a_fresh_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from trackbook.cli import main
-
-    assert main(["demo", "--output-dir", str(tmp_path / "demo"), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    names = {run["name"]: run for run in result["runs"]}
-    assert names["train-forest"]["status"] == "finished"
-    assert "acc" in names["train-forest"]["metrics"]
-    assert names["learning-curve"]["status"] == "finished"
-    store = open_store(str(tmp_path / "demo" / ".trackbook"))
-    forest = store.get_run("train-forest")
-    assert {a.kind for a in forest.artifacts} == {"model"}
-    assert {"X_train", "y_train", "X_test", "y_test"} <= {i.name for i in forest.inputs}
-    curve = store.get_run("learning-curve")
-    assert [m.step for m in curve.metric_history if m.key == "test_accuracy"] == [0, 1, 2, 3, 4]
-    assert any(a.kind == "figure" for a in curve.artifacts)

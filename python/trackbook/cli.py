@@ -96,8 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
     _command(store_commands, "verify", "check database integrity and every blob's hash", common, cmd_store_verify)
     store.set_defaults(handler=lambda args: _usage(store))
 
-    demo = _command(commands, "demo", "run the quickstart notebook headless into a fresh store", common, cmd_demo)
-    demo.add_argument("--output-dir", default=None, help="where to write the executed notebook (default: a temp dir)")
+    demo = _command(
+        commands, "demo",
+        "run the quickstart notebook headless into a fresh store, replay its runs and write an audit report",
+        common, cmd_demo,
+    )
+    demo.add_argument(
+        "--output-dir", default=None,
+        help="where to write the executed notebook and the audit report (default: a temp dir)",
+    )
     return parser
 
 
