@@ -19,6 +19,7 @@ failure (no such kernel, the kernel died, a cell timed out).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -45,6 +46,34 @@ class _ProgressHandler(logging.Handler):
 
 def execute(request: dict[str, Any]) -> dict[str, Any]:
     """Run papermill on the request's notebook; never raises."""
+    try:
+        # The kernel boots in its own process while this one imports papermill
+        # (half a second each): start it first.
+        kernel = _start_kernel(request["kernel_name"], request["cwd"])
+    except Exception as exc:  # no such kernel, it would not start
+        return {"completed": False, "cell_error": False, "ename": type(exc).__name__, "evalue": str(exc)}
+    try:
+        return _run_papermill(request, kernel)
+    finally:
+        # nbclient leaves a kernel it did not start running: stop it now.
+        # Every tracked run is written before its cell returns, so nothing is
+        # lost by not waiting for a graceful shutdown (about a second).
+        asyncio.run(kernel.shutdown_kernel(now=True))
+
+
+def _start_kernel(kernel_name: str, cwd: str) -> Any:
+    from jupyter_client.manager import AsyncKernelManager
+
+    kernel = AsyncKernelManager(kernel_name=kernel_name)
+
+    async def start() -> None:
+        await kernel.start_kernel(cwd=cwd)
+
+    asyncio.run(start())
+    return kernel
+
+
+def _run_papermill(request: dict[str, Any], kernel: Any) -> dict[str, Any]:
     _skip_slow_optional_imports()
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -59,6 +88,7 @@ def execute(request: dict[str, Any]) -> dict[str, Any]:
             request["output"],
             kernel_name=request["kernel_name"],
             cwd=request["cwd"],
+            km=kernel,
             execution_timeout=request["cell_timeout"],
             start_timeout=request["start_timeout"],
             progress_bar=False,
@@ -66,9 +96,6 @@ def execute(request: dict[str, Any]) -> dict[str, Any]:
             # the cell outputs it also logs are dropped by the handler.
             log_output=True,
             request_save_on_cell_execute=True,
-            # Every tracked run is written before its cell returns, so nothing
-            # is lost by not waiting for a graceful shutdown (about a second).
-            shutdown_kernel="immediate",
         )
     except PapermillExecutionError as exc:
         return {"completed": True, "cell_error": True, "ename": exc.ename, "evalue": exc.evalue}
