@@ -51,3 +51,14 @@ def test_replay_stays_the_public_function() -> None:
     import trackbook.replaying.engine  # noqa: F401
 
     assert callable(trackbook.replay) and "replay" in trackbook.__all__
+
+
+def test_a_replay_kernel_does_not_start_replays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A recorded trackbook.replay(...) call, replayed, would replay again (and again).
+    from trackbook.exceptions import UsageError
+    from trackbook.replaying.engine import prepare_replay
+    from trackbook.replaying.environment import IN_REPLAY_ENV
+
+    monkeypatch.setenv(IN_REPLAY_ENV, "1")
+    with open_store(str(tmp_path / "store")) as store, pytest.raises(UsageError, match="inside a replay"):
+        prepare_replay(store, "anything")

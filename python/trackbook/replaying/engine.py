@@ -23,7 +23,7 @@ from typing import Any
 from ..entities import Replay, ReplayFailure, Run, current_user, new_run_id, utcnow
 from ..exceptions import UsageError
 from .compare import compare
-from .environment import kernel_env, kernel_name, working_directory
+from .environment import IN_REPLAY_ENV, kernel_env, kernel_name, working_directory
 from .execute import execute_notebook
 from .notebook import (
     ReplayNotebook,
@@ -62,6 +62,8 @@ def prepare_replay(
     RunNotFoundError, AmbiguousRunError
         ``run_ref`` names no run, or several.
     """
+    if os.environ.get(IN_REPLAY_ENV):
+        raise UsageError("this kernel is itself replaying a run: replays are not started from inside a replay")
     if mode not in MODES:
         raise UsageError(f"mode must be history or notebook, got {mode!r}")
     for name, value in (("rtol", rtol), ("atol", atol)):

@@ -39,6 +39,11 @@ def working_directory(run: Run, location: Any) -> tuple[str, str | None]:
     return fallback, f"ran in {fallback}: {why}"
 
 
+#: Set in a replay's kernel: a recorded ``trackbook.replay(...)`` call replayed
+#: there would start replays of replays (and repeat any file edits between them).
+IN_REPLAY_ENV = "TRACKBOOK_IN_REPLAY"
+
+
 def kernel_env(location: Any, run: Run, kernel: str) -> dict[str, str]:
     """Environment of the replay process and kernel: this one, pointed at the same store.
 
@@ -52,6 +57,7 @@ def kernel_env(location: Any, run: Run, kernel: str) -> dict[str, str]:
     env[STORE_ENV] = location.export_value
     env[BLOBS_ENV] = location.blobs_url
     env["TRACKBOOK_KERNEL_NAME"] = kernel
+    env[IN_REPLAY_ENV] = "1"
     env.pop("JPY_SESSION_NAME", None)
     if run.notebook:
         env["JPY_SESSION_NAME"] = run.notebook
