@@ -37,6 +37,7 @@ GROUPS = {
     "fingerprint": "bench_fingerprint",
     "memory": "bench_memory",
     "server": "bench_server",
+    "sidebar": "bench_sidebar",
     "audit": "bench_audit",
     "replay": "bench_replay",
 }
