@@ -1,9 +1,12 @@
-"""Replay many runs in parallel: joblib (loky) on this machine, or a Dask cluster.
+"""Replay many runs in parallel: joblib threads on this machine, or a Dask cluster.
 
 Both executors run the same function, :func:`replay_by_url`, which opens the
 store by URL and replays one run id, so a replay on a Dask worker is the
 replay that runs here. Each replay executes its notebook in a child process
 of the worker (:mod:`.execute`), so the parallelism is one kernel per job.
+On this machine the jobs are threads: the work happens in those child
+processes, and worker processes (joblib's loky) would each pay another
+interpreter start and store import, a tenth of a short replay's CPU.
 
 A Dask cluster's workers must reach the same store: a shared directory (the
 same path on every worker) or a PostgreSQL store with ``TRACKBOOK_BLOBS``
@@ -92,7 +95,7 @@ def replay_many(
     options:
         Mode, overrides, tolerances and timeout for every replay.
     jobs:
-        Replays at a time on this machine (joblib's loky processes when > 1).
+        Replays at a time on this machine (joblib threads when > 1).
     executor:
         ``dask://HOST:PORT`` (or ``tcp://``/``tls://``): run on that Dask scheduler instead.
     progress:
@@ -130,7 +133,7 @@ def replay_many(
 def _on_joblib(jobs: int, store_url: str, run_ids: Sequence[str], options: ReplayOptions) -> Iterator[BatchResult]:
     from joblib import Parallel, delayed
 
-    parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator")
+    parallel = Parallel(n_jobs=jobs, backend="threading", return_as="generator")
     yield from parallel(delayed(replay_by_url)(store_url, run_id, options) for run_id in run_ids)
 
 
