@@ -11,6 +11,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
 fi
+# As `activate` would: tools that look at VIRTUAL_ENV (IPython warns when it
+# names another environment) see this one.
+export VIRTUAL_ENV="$VENV"
 export PATH="$VENV/bin:$PATH"
 
 # jlpm (JupyterLab's pinned yarn) and the builder come with jupyterlab.
