@@ -20,6 +20,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from ..atomic import write_atomically
 from ..entities import Replay, ReplayFailure, Run, current_user, new_run_id, utcnow
 from ..exceptions import UsageError
 from .compare import compare
@@ -32,7 +33,7 @@ from .notebook import (
     notebook_cells,
     resolve_notebook_path,
 )
-from .outcome import analyse, find_replayed_run, write_atomically
+from .outcome import analyse, find_replayed_run
 from .parameters import normalise_overrides
 from .session import earlier_runs
 

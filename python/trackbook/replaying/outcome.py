@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..atomic import write_atomically
 from ..entities import Replay, ReplayFailure, Run
 from ..exceptions import StoreError
 from .execute import Execution
@@ -80,23 +79,6 @@ def find_replayed_run(store: Any, replay: Replay) -> Run | None:
             with contextlib.suppress(StoreError, OSError):
                 store.spool.deliver(store)
     return None
-
-
-def write_atomically(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix=".replay-", suffix=".ipynb.tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _first_line(text: str) -> str:

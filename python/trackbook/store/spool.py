@@ -19,10 +19,10 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..atomic import write_atomically
 from ..entities import Run
 from ..exceptions import StoreError, StoreUnavailableError
 from .codec import run_from_dict, run_to_dict
@@ -63,17 +63,7 @@ class Spool:
         self.directory.mkdir(parents=True, exist_ok=True)
         target = self.directory / f"{run.id}{_SUFFIX}"
         payload = json.dumps(run_to_dict(run), ensure_ascii=False).encode()
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        write_atomically(target, payload)
         with contextlib.suppress(OSError):
             dir_fd = os.open(self.directory, os.O_RDONLY)
             try:
