@@ -66,6 +66,15 @@ def execute(kc: Any, code: str, cell_id: str | None = None, timeout: float = 120
             return reply["content"], outputs
 
 
+def landed_runs(store: Any, count: int, timeout: float = 30) -> list[Any]:
+    """The store's runs once ``count`` are there: a kernel records a run just after the cell's reply."""
+    deadline = time.time() + timeout
+    while len(runs := store.list_runs()) < count:
+        assert time.time() < deadline, f"{len(runs)} runs recorded, expected {count}"
+        time.sleep(0.02)
+    return list(runs)
+
+
 def test_out_of_order_notebook_history_and_hidden_state(kernel: Any, store_dir: Path) -> None:
     _, kc = kernel
     cells = {"load": "%load_ext trackbook", "a": "x = 1", "b": "y = x * 2", "t": "%%track\nz = y + 1"}
@@ -77,7 +86,7 @@ def test_out_of_order_notebook_history_and_hidden_state(kernel: Any, store_dir: 
     assert any("application/vnd.trackbook.run+json" in o.get("data", {}) for o in outputs)
 
     store = open_store(str(store_dir))
-    (summary,) = store.list_runs()
+    (summary,) = landed_runs(store, 1)
     run = store.get_run(summary.id)
     # The loading cell ran before trackbook could see cell ids.
     assert [(h.execution_count, h.source, h.cell_id) for h in run.history] == [
@@ -109,7 +118,7 @@ def test_kill_9_mid_cell_marks_the_run_interrupted(kernel: Any, store_dir: Path)
         for code in ("%load_ext trackbook", "%%track done\nfinal = 1.5 * 2"):
             assert execute(kc, code)[0]["status"] == "ok"
         store = open_store(str(store_dir))
-        (done,) = store.list_runs()
+        (done,) = landed_runs(store, 1)
         before = json.dumps(store.get_run(done.id).__dict__, default=str, sort_keys=True)
         kc.execute("%%track long\nimport time\ntime.sleep(120)")
         deadline = time.time() + 60

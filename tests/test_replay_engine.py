@@ -118,7 +118,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
                 assert reply["status"] == ("error" if cell_id == "typo" else "ok"), (cell_id, reply)
         finally:
             kc.stop_channels()
-            km.shutdown_kernel(now=True)
+            # Graceful, as JupyterLab shuts kernels down: the kernel records its last run first.
+            km.shutdown_kernel()
         with open_store(str(store)) as opened:
             runs = {s.name: opened.get_run(s.id) for s in opened.list_runs()}
         # The environment moves on after recording: a package is upgraded.

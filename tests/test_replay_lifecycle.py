@@ -39,7 +39,8 @@ def sleepy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str
                 assert execute(kc, code)[0]["status"] == "ok"
         finally:
             kc.stop_channels()
-            km.shutdown_kernel(now=True)
+            # Graceful, as JupyterLab shuts kernels down: the kernel records its last run first.
+            km.shutdown_kernel()
         with open_store(str(store)) as opened:
             (summary,) = opened.list_runs()
         yield store, summary.id

@@ -59,7 +59,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, s
             assert execute(kc, TRACKED, "tiny")[0]["status"] == "ok"
         finally:
             kc.stop_channels()
-            km.shutdown_kernel(now=True)
+            # Graceful, as JupyterLab shuts kernels down: the kernel records its last run first.
+            km.shutdown_kernel()
         with open_store(str(store)) as opened:
             (run,) = opened.list_runs()
         yield store, run.id

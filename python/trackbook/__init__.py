@@ -11,6 +11,7 @@ from typing import Any
 from ._version import __version__
 from .api import (
     compare,
+    flush,
     get_run,
     last_run,
     log_artifact,
@@ -30,6 +31,7 @@ __all__ = [
     "TrackbookError",
     "audit_report",
     "compare",
+    "flush",
     "get_run",
     "last_run",
     "log_artifact",

@@ -39,6 +39,9 @@ def _tracker() -> Tracker:
 
 
 def _store(store: str | None) -> Any:
+    # Runs this process finished are recorded by a background thread: a
+    # query must see them (read-your-writes), whichever store it asks.
+    flush()
     if store is None:
         return _tracker().store
     from .store import open_store
@@ -107,9 +110,21 @@ def get_run(run_id: str, store: str | None = None) -> Run:
     return found
 
 
+def flush(timeout: float | None = None) -> bool:
+    """Wait until every run this process finished is in its store; False on timeout.
+
+    ``%%track`` writes a run's final record in a background thread right after
+    the cell; the query functions here wait for it themselves. Call this
+    before reading the store some other way (another process, raw SQL).
+    """
+    tracker = _kernel_tracker or _fallback_tracker
+    return True if tracker is None else tracker.flush(timeout)
+
+
 def last_run(store: str | None = None) -> Run | None:
     """The run this kernel tracked last, else the newest run in the store."""
     tracker = _tracker()
+    flush()
     if store is None and tracker.last_run is not None:
         return tracker.last_run
     newest = _store(store).list_runs(limit=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .entities import Artifact, HistoryEntry, InputRecord, Metric, RunError
@@ -25,7 +25,13 @@ _MAX_INPUTS = 50
 
 
 def capture_facets(tracker: Tracker, active: ActiveRun, guard: Guard) -> None:
-    """Fill every facet of ``active.run``; failures become warnings."""
+    """Fill every facet of ``active.run`` that the kernel's state can still change.
+
+    Runs on the cell's critical path, right after the body. The environment
+    is the one facet left to :func:`capture_environment_facet`: it does not
+    depend on the user's namespace, so the keeper thread captures it.
+    Failures become warnings.
+    """
     names = guard(active, "code", _code_facts, active)
     if names is None:
         from .capture.assignments import CellFacts
@@ -36,7 +42,6 @@ def capture_facets(tracker: Tracker, active: ActiveRun, guard: Guard) -> None:
     guard(active, "parameters", _parameters, active, names)
     guard(active, "metrics", _metrics, active, names)
     guard(active, "seeds", _seeds, active)
-    guard(active, "environment", _environment, active)
     guard(active, "streams", _streams, active)
     if active.options.data:
         guard(active, "inputs", _inputs, active, names)
@@ -127,14 +132,19 @@ def _seeds(active: ActiveRun) -> None:
         active.run.seeds = dict(active.seeds.record)
 
 
-def _environment(active: ActiveRun) -> None:
+def capture_environment_facet(active: ActiveRun, process_env: Mapping[str, str], guard: Guard) -> None:
+    """Fill the environment facet; ``process_env`` is ``os.environ`` as the cell left it."""
+    guard(active, "environment", _environment, active, process_env)
+
+
+def _environment(active: ActiveRun, process_env: Mapping[str, str]) -> None:
     from .capture.environment import capture_environment
     from .capture.secrets import allowed_env_vars
 
     env = capture_environment(
         kernel_name=active.context.kernel_name,
         cwd=active.context.cwd,
-        env_vars=allowed_env_vars(os.environ),
+        env_vars=allowed_env_vars(process_env),
     )
     active.run.environment = env
     active.run.environment_id = env.id

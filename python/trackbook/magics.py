@@ -23,6 +23,10 @@ from .summary import summary_bundle
 from .replaying.plan import REPLAY_VARIABLE
 from .tracking import CellContext, Tracker, apply_replay_plan, kernel_name_from_environment, tracked
 
+#: The longest a cell waits for the previous run's record (a locked store's
+#: bounded retries end well before); then it goes ahead, never hangs.
+PRE_CELL_FLUSH_S = 10.0
+
 
 @magics_class
 class TrackMagics(Magics):
@@ -38,7 +42,14 @@ class TrackMagics(Magics):
     # -- hooks -------------------------------------------------------------
 
     def pre_run_cell(self, info: Any) -> None:
-        """Remember which notebook cell each execution came from."""
+        """Remember which notebook cell each execution came from; let earlier runs land.
+
+        The previous tracked cell's record is written in the background;
+        waiting for it here (usually it is long done) means a cell always
+        sees the runs of the cells before it, in a subprocess (``!trackbook
+        runs``) as much as through the API.
+        """
+        self.tracker.flush(PRE_CELL_FLUSH_S)
         cell_id = getattr(info, "cell_id", None)
         self._current_cell_id = cell_id
         if cell_id:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import os
 import socket
 import sys
@@ -43,7 +44,10 @@ from .entities import (
 from .exceptions import TrackbookError, UsageError
 from .keeper import RunKeeper
 from .options import TrackOptions
+from .replaying.environment import IN_REPLAY_ENV
 from .replaying.plan import REPLAY_TAG, REPLAY_VARIABLE, ReplayPlan
+
+SPOOLED_MESSAGE = "the store could not be written; the run is spooled and will be delivered on the next write"
 
 
 @dataclass
@@ -112,6 +116,11 @@ class Tracker:
         self._active: list[ActiveRun] = []
         self._store_lock = threading.Lock()  # the keeper thread may open the store too
         self._keeper = RunKeeper(self._create_late, self._beat)
+        #: False after a write failed: record in the foreground until one succeeds.
+        #: A replay's kernel is stopped outright once its notebook ran, and
+        #: nobody waits on its cells: it records in the foreground.
+        self._write_behind = not os.environ.get(IN_REPLAY_ENV)
+        self._spooled_unseen: list[str] = []
         self.last_run: Run | None = None
         self.host = socket.gethostname()
         self.user = current_user()
@@ -141,7 +150,7 @@ class Tracker:
         return str(resolve_store_url(self._store_ref, cwd=self._cwd).display_url)
 
     def close(self) -> None:
-        """Stop the keeper thread and close the store."""
+        """Record the runs still queued, stop the keeper thread and close the store."""
         self._keeper.close()
         if self._store is not None:
             self._store.close()
@@ -217,7 +226,15 @@ class Tracker:
         return active
 
     def finish(self, active: ActiveRun, error: BaseException | None = None) -> Run:
-        """Capture every facet, finalise the run, and return it (never raises)."""
+        """Capture the run's facets, have it recorded, and return it (never raises).
+
+        What the cell can still change (values in the namespace, seeds,
+        streams, figures, models) is captured now. The environment and the
+        store transaction are a job for the keeper thread, done while the user
+        reads the output (see ``keeper.py``); :meth:`flush` waits for it. After
+        a background write failed, runs are recorded before this returns, so
+        the summary under the cell says that the run was spooled.
+        """
         from .finalise import capture_facets
 
         elapsed = time.perf_counter() - active.started
@@ -238,9 +255,20 @@ class Tracker:
         # The replay plan is bound in the injected parameters cell, which
         # capture reads papermill parameters from; it is not a parameter.
         run.params.pop(REPLAY_VARIABLE, None)
-        self._guard(active, "store", self._write, active)
+        # The next cell may change the process environment before the job runs.
+        process_env = dict(os.environ)
+        if self._write_behind:
+            self._keeper.submit(functools.partial(self._record, active, process_env, background=True))
+        else:
+            self.flush()
+            self._warn_spooled_earlier(active)
+            self._record(active, process_env, background=False)
         self.last_run = run
         return run
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every finished run is recorded (or spooled); False on timeout."""
+        return self._keeper.flush(timeout)
 
     # -- steps ---------------------------------------------------------------
 
@@ -286,17 +314,35 @@ class Tracker:
 
         active.figures_before = {id(fig) for fig in open_figures()}
 
-    def _write(self, active: ActiveRun) -> None:
+    def _record(self, active: ActiveRun, process_env: Mapping[str, str], *, background: bool) -> None:
+        """The part of finishing a run that the kernel's state cannot change."""
+        from .finalise import capture_environment_facet
+
+        capture_environment_facet(active, process_env, guard=self._guard)
+        self._guard(active, "store", self._write, active, background)
+
+    def _write(self, active: ActiveRun, background: bool) -> None:
         run = active.run
         env = run.environment
         if env is not None and env.id in self._stored_environments:
             # Stored already by this kernel: reference it by id only.
             run = replace(run, environment=None)
         written = self.store.finish_or_spool(run)
+        self._write_behind = written and not os.environ.get(IN_REPLAY_ENV)
         if env is not None and written:
             self._stored_environments.add(env.id)
-        if not written and not any(w.kind == "spooled" for w in active.run.warnings):
-            active.warn("spooled", "the store could not be written; the run is spooled and will be delivered on the next write")
+        if written:
+            return
+        if background:
+            self._spooled_unseen.append(run.id)  # the next summary tells the user
+        elif not any(w.kind == "spooled" for w in active.run.warnings):
+            active.warn("spooled", SPOOLED_MESSAGE)
+
+    def _warn_spooled_earlier(self, active: ActiveRun) -> None:
+        if self._spooled_unseen:
+            ids = ", ".join(self._spooled_unseen)
+            self._spooled_unseen.clear()
+            active.warn("spooled", f"earlier runs ({ids}) could not be written either; they are spooled")
 
     def _guard(self, active: ActiveRun, facet: str, step: Callable[..., Any], *args: Any) -> Any:
         """Run one capture step; a failure becomes a warning on the run."""

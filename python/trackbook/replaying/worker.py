@@ -56,8 +56,9 @@ def execute(request: dict[str, Any]) -> dict[str, Any]:
         return _run_papermill(request, kernel)
     finally:
         # nbclient leaves a kernel it did not start running: stop it now.
-        # Every tracked run is written before its cell returns, so nothing is
-        # lost by not waiting for a graceful shutdown (about a second).
+        # In a replay's kernel every tracked run is written before its cell
+        # returns (tracking.py), so nothing is lost by not waiting for a
+        # graceful shutdown (about a second).
         asyncio.run(kernel.shutdown_kernel(now=True))
 
 
