@@ -25,26 +25,52 @@ never leave the package. Module map::
 
 from __future__ import annotations
 
-from .blobs import BlobRef, BlobStore, BlobWriter, LocalBlobStore, open_blob_store
-from .codec import run_from_dict, run_to_dict
-from .discovery import StoreLocation, resolve_store_url
-from .spool import Spool
-from .store import Store, open_store, upgrade_store
-from .verify import VerifyReport
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "BlobRef",
-    "BlobStore",
-    "BlobWriter",
-    "LocalBlobStore",
-    "Spool",
-    "Store",
-    "StoreLocation",
-    "VerifyReport",
-    "open_blob_store",
-    "open_store",
-    "resolve_store_url",
-    "run_from_dict",
-    "run_to_dict",
-    "upgrade_store",
-]
+if TYPE_CHECKING:  # the redundant aliases mark the names as exported
+    from .blobs import BlobRef as BlobRef
+    from .blobs import BlobStore as BlobStore
+    from .blobs import BlobWriter as BlobWriter
+    from .blobs import LocalBlobStore as LocalBlobStore
+    from .blobs import open_blob_store as open_blob_store
+    from .codec import run_from_dict as run_from_dict
+    from .codec import run_to_dict as run_to_dict
+    from .discovery import StoreLocation as StoreLocation
+    from .discovery import resolve_store_url as resolve_store_url
+    from .spool import Spool as Spool
+    from .store import Store as Store
+    from .store import open_store as open_store
+    from .store import upgrade_store as upgrade_store
+    from .verify import VerifyReport as VerifyReport
+
+#: Public name -> the module defining it. Loaded on first use: a kernel that
+#: only needs discovery (the summary under the first cell names the store)
+#: must not pay for importing SQLAlchemy before its run is recorded.
+_EXPORTS = {
+    "BlobRef": "blobs",
+    "BlobStore": "blobs",
+    "BlobWriter": "blobs",
+    "LocalBlobStore": "blobs",
+    "open_blob_store": "blobs",
+    "run_from_dict": "codec",
+    "run_to_dict": "codec",
+    "StoreLocation": "discovery",
+    "resolve_store_url": "discovery",
+    "Spool": "spool",
+    "Store": "store",
+    "open_store": "store",
+    "upgrade_store": "store",
+    "VerifyReport": "verify",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
