@@ -81,9 +81,10 @@ def _execute(client: Any, code: str) -> float:
     return elapsed
 
 
-def _stop_kernel(manager: Any, client: Any) -> None:
+def _stop_kernel(manager: Any, client: Any, graceful: bool = False) -> None:
+    """Stop the kernel; ``graceful`` (as JupyterLab does) lets it record its last run first."""
     client.stop_channels()
-    manager.shutdown_kernel(now=True)
+    manager.shutdown_kernel(now=not graceful)
 
 
 def _record_worker(params: dict[str, Any]) -> dict[str, Any]:
@@ -98,16 +99,18 @@ def _record_worker(params: dict[str, Any]) -> dict[str, Any]:
         for code in ("%load_ext trackbook", IMPORTS, "%%track short\n" + BODY):
             _execute(client, code)
     finally:
-        _stop_kernel(manager, client)
+        _stop_kernel(manager, client, graceful=True)
     manager, client, _ = _start_kernel(project)
     try:
         _execute(client, "%load_ext trackbook")
         for index in range(params["batch"]):
             _execute(client, f"%%track b{index:02d}\nimport random\nvalue = {index} * 1.5 + random.random()")
     finally:
-        _stop_kernel(manager, client)
+        _stop_kernel(manager, client, graceful=True)
     with open_store(params["store"], create=False) as store:
         ids = [summary.id for summary in reversed(store.list_runs())]
+        if len(ids) != params["batch"] + 1:
+            raise RuntimeError(f"recorded {len(ids)} runs, expected {params['batch'] + 1}")
         # One untimed replay fills the bytecode cache of the worker process and
         # the page cache, so no timed replay pays for a first import from disk.
         warm = replay_run(store, ids[0])
@@ -118,6 +121,13 @@ def _record_worker(params: dict[str, Any]) -> dict[str, Any]:
 def _cpu_s() -> float:
     """CPU seconds of this process and of every child it reaped (kernels, replay workers)."""
     import resource
+    import threading
+
+    # A single replay closes its worker in the background once it has the
+    # outcome: wait until it is reaped, so its CPU time is counted.
+    for thread in threading.enumerate():
+        if thread.name == "trackbook-replay-worker-close":
+            thread.join()
 
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime

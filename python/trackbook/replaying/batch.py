@@ -3,7 +3,8 @@
 Both executors run the same function, :func:`replay_by_url`, which opens the
 store by URL and replays one run id, so a replay on a Dask worker is the
 replay that runs here. Each replay executes its notebook in a child process
-of the worker (:mod:`.execute`), so the parallelism is one kernel per job.
+of the worker (:mod:`.execute`), so the parallelism is one kernel per job;
+a local batch keeps those worker processes between replays (:mod:`.workers`).
 On this machine the jobs are threads: the work happens in those child
 processes, and worker processes (joblib's loky) would each pay another
 interpreter start and store import, a tenth of a short replay's CPU.
@@ -24,6 +25,7 @@ from typing import Any
 from ..entities import Replay
 from ..exceptions import OptionalDependencyError, UsageError
 from .engine import DEFAULT_TIMEOUT_S, replay_run
+from .workers import reusing_workers
 
 #: Executor URL schemes that name a Dask scheduler (``dask://`` is trackbook's spelling of ``tcp://``).
 _DASK_SCHEMES = {"dask": "tcp", "tcp": "tcp", "tls": "tls"}
@@ -119,7 +121,10 @@ def replay_many(
     else:
         results = _on_joblib(jobs, store_url, run_ids, options)
     by_run: dict[str, BatchResult] = {}
-    with tqdm(total=len(run_ids), desc="replaying", unit="run", file=sys.stderr, disable=not progress) as bar:
+    # Local replays keep one worker process per job between replays (workers.py).
+    with reusing_workers(), tqdm(
+        total=len(run_ids), desc="replaying", unit="run", file=sys.stderr, disable=not progress
+    ) as bar:
         for result in results:
             by_run[result.run_id] = result
             if result.replay is not None:

@@ -6,35 +6,24 @@ killing the child's process group, and nothing of the replay (kernel client,
 papermill's memory) stays in a long-lived caller such as the server. A plain
 subprocess (not ``multiprocessing``) because batch replays run inside
 joblib and Dask workers, which are daemonic and may not start
-``multiprocessing`` children.
+``multiprocessing`` children. The worker processes themselves are
+:mod:`.workers`' (a batch keeps them between replays).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from .nbfiles import read_notebook, write_notebook
+from .workers import WorkerProcess, shared_pool
 
 #: Seconds a kernel may take to start.
 START_TIMEOUT_S = 60.0
-#: Seconds the worker gets to stop after SIGTERM before it is killed.
-TERMINATE_GRACE_S = 5.0
-#: Seconds between two signs of life while a cell runs.
-TICK_S = 60.0
-#: Characters of the worker's stderr kept for an error message.
-STDERR_TAIL = 2000
 
 
 @dataclass
@@ -91,7 +80,7 @@ def execute_notebook(
     on_cell:
         Called with each cell's index as it starts (from a reader thread).
     on_tick:
-        Called every :data:`TICK_S` seconds while waiting: a sign of life
+        Called every :data:`~.workers.TICK_S` seconds while waiting: a sign of life
         for a long cell that reports no progress.
     """
     with tempfile.TemporaryDirectory(prefix="trackbook-replay-") as tmp:
@@ -102,29 +91,29 @@ def execute_notebook(
             "result": str(work / "result.json"),
             "kernel_name": kernel_name,
             "cwd": cwd,
+            "env": dict(env),
             "cell_timeout": timeout,
             "start_timeout": START_TIMEOUT_S,
         }
         write_notebook(notebook, work / "input.ipynb")
-        (work / "request.json").write_text(json.dumps(request), encoding="utf-8")
+        request_path = work / "request.json"
+        request_path.write_text(json.dumps(request), encoding="utf-8")
         last_cell: list[int] = []
-        with open(work / "stderr.txt", "w+b") as stderr:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "trackbook.replaying.worker", str(work / "request.json")],
-                stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL,
-                env=dict(env), start_new_session=os.name == "posix",
-            )
-            reader = threading.Thread(
-                target=_read_progress, args=(process.stdout, last_cell, on_cell), daemon=True
-            )
-            reader.start()
-            timed_out = _wait(process, timeout + START_TIMEOUT_S, on_tick)
-            reader.join(timeout=5)
-            stderr.seek(0)
-            stderr_tail = stderr.read().decode("utf-8", "replace")[-STDERR_TAIL:]
+
+        def started(cell: int) -> None:
+            last_cell.append(cell)
+            if on_cell is not None:
+                on_cell(cell)
+
+        pool = shared_pool()
+        worker = pool.take(env) if pool is not None else WorkerProcess(env)
+        ending = worker.execute(str(request_path), timeout + START_TIMEOUT_S, started, on_tick)
+        stderr_tail = worker.stderr_tail() if ending != "done" else ""
+        if pool is None:
+            worker.close_in_background()
         output = _read_notebook(request["output"])
         where = last_cell[-1] if last_cell else None
-        if timed_out:
+        if ending == "timeout":
             return Execution(output, completed=False, ename="TimeoutError",
                              evalue=f"the replay did not finish within {timeout:g} s", last_cell=where)
         try:
@@ -132,63 +121,12 @@ def execute_notebook(
         except (OSError, ValueError):
             return Execution(
                 output, completed=False, ename="ReplayWorkerDied",
-                evalue=f"the replay process ended with status {process.returncode}: {stderr_tail.strip()[-500:]}",
+                evalue=f"the replay process ended with status {worker.process.returncode}: "
+                       f"{stderr_tail.strip()[-500:]}",
                 last_cell=where,
             )
         return Execution(output, completed=bool(outcome["completed"]), cell_error=bool(outcome["cell_error"]),
                          ename=outcome.get("ename"), evalue=outcome.get("evalue"), last_cell=where)
-
-
-def _wait(process: subprocess.Popen[bytes], seconds: float, on_tick: Callable[[], None] | None) -> bool:
-    """Wait for the child; True when it had to be killed for taking too long."""
-    deadline = time.monotonic() + seconds
-    try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                _stop(process)
-                return True
-            try:
-                process.wait(timeout=min(remaining, TICK_S))
-                return False
-            except subprocess.TimeoutExpired:
-                if on_tick is not None:
-                    with contextlib.suppress(Exception):
-                        on_tick()
-    except BaseException:
-        _stop(process)  # interrupted (Ctrl-C, a cancelled batch): leave no kernel behind
-        raise
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    _signal(process, signal.SIGTERM)
-    try:
-        process.wait(timeout=TERMINATE_GRACE_S)
-    except subprocess.TimeoutExpired:
-        _signal(process, getattr(signal, "SIGKILL", signal.SIGTERM))
-        process.wait()
-
-
-def _signal(process: subprocess.Popen[bytes], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if os.name == "posix":
-            os.killpg(process.pid, sig)
-        else:  # pragma: no cover - no process groups
-            process.send_signal(sig)
-
-
-def _read_progress(stream: IO[bytes] | None, last_cell: list[int], on_cell: Callable[[int], None] | None) -> None:
-    if stream is None:
-        return
-    for raw in stream:
-        try:
-            cell = int(json.loads(raw)["cell"])
-        except (ValueError, KeyError, TypeError):
-            continue
-        last_cell.append(cell)
-        if on_cell is not None:
-            with contextlib.suppress(Exception):  # progress is a courtesy; never stop the replay
-                on_cell(cell)
 
 
 def _read_notebook(path: str) -> Any:

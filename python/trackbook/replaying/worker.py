@@ -1,4 +1,4 @@
-"""``python -m trackbook.replaying.worker REQUEST``: execute one notebook with papermill.
+"""``python -m trackbook.replaying.worker --serve``: execute notebooks with papermill.
 
 :mod:`.execute` starts this in a child process of its own, so a replay can be
 stopped whatever the kernel does (killing this process group ends the
@@ -6,10 +6,17 @@ kernel too: jupyter_client starts it with ``JPY_PARENT_PID``, and ipykernel
 exits when its parent goes), and so a server or a batch never holds a kernel
 or papermill's memory after the replay.
 
-``REQUEST`` is a JSON file: ``input``, ``output`` (notebook paths), ``result``
-(where this process writes its outcome), ``kernel_name``, ``cwd``,
-``cell_timeout`` and ``start_timeout`` (seconds). Progress goes to standard
-output as JSON lines, ``{"cell": <index>}`` as each cell starts.
+The worker reads request paths from standard input, one per line, and
+executes them in turn, each in a fresh kernel, until standard input closes.
+A batch keeps its workers between replays, so papermill is imported once per
+worker rather than once per replay (half a second of CPU each time).
+
+A request is a JSON file: ``input``, ``output`` (notebook paths), ``result``
+(where this process writes its outcome), ``kernel_name``, ``cwd``, ``env``
+(the kernel's environment), ``cell_timeout`` and ``start_timeout`` (seconds).
+Standard output carries JSON lines: ``{"cell": <index>}`` as each cell
+starts, ``{"done": <request path>}`` once the outcome is written (the kernel
+is stopped after that, while the caller reads the outcome).
 
 The outcome JSON is ``{"completed": bool, "cell_error": bool, "ename": ...,
 "evalue": ...}``: ``cell_error`` means a cell raised (its outputs in the
@@ -26,7 +33,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 _CELL_START = "Executing Cell "
@@ -44,31 +51,35 @@ class _ProgressHandler(logging.Handler):
             print(json.dumps({"cell": int(number) - 1}), flush=True)
 
 
-def execute(request: dict[str, Any]) -> dict[str, Any]:
-    """Run papermill on the request's notebook; never raises."""
+def _execute(request: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """The outcome, and the kernel still running (``None`` if none started)."""
     try:
         # The kernel boots in its own process while this one imports papermill
-        # (half a second each): start it first.
-        kernel = _start_kernel(request["kernel_name"], request["cwd"])
+        # (half a second each, the first time): start it first.
+        kernel = _start_kernel(request["kernel_name"], request["cwd"], request.get("env"))
     except Exception as exc:  # no such kernel, it would not start
-        return {"completed": False, "cell_error": False, "ename": type(exc).__name__, "evalue": str(exc)}
+        return {"completed": False, "cell_error": False, "ename": type(exc).__name__, "evalue": str(exc)}, None
+    return _run_papermill(request, kernel), kernel
+
+
+def _stop_kernel(kernel: Any) -> None:
+    # nbclient leaves a kernel it did not start running: stop it now. In a
+    # replay's kernel every tracked run is written before its cell returns
+    # (tracking.py), so nothing is lost by not waiting for a graceful
+    # shutdown.
     try:
-        return _run_papermill(request, kernel)
-    finally:
-        # nbclient leaves a kernel it did not start running: stop it now.
-        # In a replay's kernel every tracked run is written before its cell
-        # returns (tracking.py), so nothing is lost by not waiting for a
-        # graceful shutdown (about a second).
         asyncio.run(kernel.shutdown_kernel(now=True))
+    except Exception:  # noqa: BLE001  (the outcome is written; a kernel that is gone already is fine)
+        logging.getLogger(__name__).debug("stopping the kernel failed", exc_info=True)
 
 
-def _start_kernel(kernel_name: str, cwd: str) -> Any:
+def _start_kernel(kernel_name: str, cwd: str, env: dict[str, str] | None) -> Any:
     from jupyter_client.manager import AsyncKernelManager
 
     kernel = AsyncKernelManager(kernel_name=kernel_name)
 
     async def start() -> None:
-        await kernel.start_kernel(cwd=cwd)
+        await kernel.start_kernel(cwd=cwd, **({"env": env} if env is not None else {}))
 
     asyncio.run(start())
     return kernel
@@ -137,20 +148,40 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="trackbook-replay-parent", daemon=True).start()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: read the request, execute, write the outcome atomically."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: python -m trackbook.replaying.worker REQUEST.json", file=sys.stderr)
-        return 2
-    with open(args[0], encoding="utf-8") as handle:
-        request = json.load(handle)
-    _exit_with_parent()
-    outcome = execute(request)
-    tmp = request["result"] + ".tmp"
+def serve(requests: Iterable[str]) -> None:
+    """Execute each request path in turn (one per line), until ``requests`` ends."""
+    for line in requests:
+        path = line.strip()
+        if not path:
+            continue
+        with open(path, encoding="utf-8") as handle:
+            request = json.load(handle)
+        outcome, kernel = _execute(request)
+        _write_outcome(request["result"], outcome)
+        print(json.dumps({"done": path}), flush=True)
+        if kernel is not None:
+            _stop_kernel(kernel)
+
+
+def _write_outcome(path: str, outcome: dict[str, Any]) -> None:
+    tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(outcome, handle)
-    os.replace(tmp, request["result"])
+    os.replace(tmp, path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: ``--serve`` (request paths on standard input) or one ``REQUEST.json``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--serve"]:
+        _exit_with_parent()
+        serve(sys.stdin)
+        return 0
+    if len(args) != 1 or args[0].startswith("-"):
+        print("usage: python -m trackbook.replaying.worker --serve | REQUEST.json", file=sys.stderr)
+        return 2
+    _exit_with_parent()
+    serve([args[0]])
     return 0
 
 

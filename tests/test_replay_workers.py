@@ -1,0 +1,77 @@
+"""Replay worker processes: real papermill and kernels, one worker per replay or kept by a batch."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from trackbook.replaying.execute import execute_notebook
+from trackbook.replaying.workers import WorkerProcess, reusing_workers, shared_pool
+
+from test_kernel import notebook
+
+pytestmark = pytest.mark.kernel
+
+
+def run(nb: Any, tmp_path: Path, timeout: float = 120, **env: str) -> Any:
+    return execute_notebook(nb, kernel_name="python3", cwd=str(tmp_path), env={**os.environ, **env}, timeout=timeout)
+
+
+def printed(execution: Any) -> str:
+    texts = (o.get("text", "") for cell in execution.output["cells"] for o in cell.get("outputs", []))
+    return "".join(text if isinstance(text, str) else "".join(text) for text in texts)
+
+
+def test_a_batch_reuses_its_worker_and_each_replay_gets_its_own_kernel_environment(tmp_path: Path) -> None:
+    nb = notebook("import os\nprint(os.environ['REPLAY_MARK'], os.getpid())")
+    with reusing_workers():
+        first = run(nb, tmp_path, REPLAY_MARK="first")
+        second = run(nb, tmp_path, REPLAY_MARK="second")
+        pool = shared_pool()
+        assert pool is not None
+        (worker,) = pool.started
+    assert first.completed and second.completed
+    (mark1, pid1), (mark2, pid2) = printed(first).split(), printed(second).split()
+    assert (mark1, mark2) == ("first", "second")
+    assert pid1 != pid2  # a fresh kernel per replay
+    assert worker.returncode == 0  # the batch's end closed the worker
+    assert shared_pool() is None
+
+
+def test_a_worker_that_died_is_replaced(tmp_path: Path) -> None:
+    with reusing_workers():
+        pool = shared_pool()
+        assert pool is not None
+        assert run(notebook("x = 1"), tmp_path).completed
+        (first,) = pool.started
+        first.kill()
+        first.wait(timeout=30)
+        after = run(notebook("print('after')"), tmp_path)
+        assert [p.pid for p in pool.started][0] == first.pid and len(pool.started) == 2
+    assert after.completed and printed(after).strip() == "after"
+
+
+def test_a_worker_past_its_deadline_is_killed(tmp_path: Path) -> None:
+    nbformat.write(notebook("import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(120)"),
+                   str(tmp_path / "input.ipynb"))
+    request = {"input": str(tmp_path / "input.ipynb"), "output": str(tmp_path / "output.ipynb"),
+               "result": str(tmp_path / "result.json"), "kernel_name": "python3", "cwd": str(tmp_path),
+               "env": dict(os.environ), "cell_timeout": 300, "start_timeout": 60}
+    (tmp_path / "request.json").write_text(json.dumps(request), encoding="utf-8")
+    worker = WorkerProcess(os.environ)
+    cells: list[int] = []
+    assert worker.execute(str(tmp_path / "request.json"), 8, on_cell=cells.append) == "timeout"
+    assert not worker.alive and cells == [0]
+    assert not (tmp_path / "result.json").exists()
+    worker.close()
+
+
+def test_a_single_replay_reports_a_cell_error(tmp_path: Path) -> None:
+    execution = run(notebook("x = 1", "raise ValueError('now fails')"), tmp_path)
+    assert execution.completed and execution.cell_error
+    assert execution.last_cell == 1
