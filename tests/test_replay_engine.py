@@ -147,6 +147,9 @@ def test_forest_reproduces_from_its_out_of_order_history(session: Session) -> No
     assert [a.id for a in replayed.artifacts if a.kind == "model"] == [a.id for a in original.artifacts if a.kind == "model"]
     assert replayed.inputs[0].path == str(session.root / "data.csv")
     assert replayed.notebook == str(session.notebook) and replayed.cell_id == "forest"
+    # The kernel left its run (model included) for the replaying process to
+    # deliver: it never opened the database.
+    assert replayed.environment is not None and "sqlalchemy" not in replayed.environment.modules
     # The environment is listed, package by package, with both versions.
     (probe,) = [d for d in replay.differences if d.key == "trackbook-probe"]
     assert (probe.facet, probe.original, probe.replayed, probe.cause) == ("environment", "1.0", "2.0", "package_changed")

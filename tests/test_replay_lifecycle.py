@@ -67,7 +67,7 @@ def test_a_killed_replay_is_closed_as_failed_and_stops_its_kernel(sleepy: tuple[
     )
     try:
         with open_store(str(store)) as opened:
-            kernel_pid, replay_id = _wait_for_the_tracked_cell(opened, run_id)
+            kernel_pid, replay_id = _wait_for_the_tracked_cell(opened, run_id, cli.pid)
             os.kill(cli.pid, signal.SIGKILL)
             cli.wait(timeout=30)
 
@@ -86,19 +86,20 @@ def test_a_killed_replay_is_closed_as_failed_and_stops_its_kernel(sleepy: tuple[
             cli.wait()
 
 
-def _wait_for_the_tracked_cell(store: object, run_id: str) -> tuple[int, str]:
-    """The pid of the replay kernel once its tracked cell is running, and the replay id."""
+def _wait_for_the_tracked_cell(store: object, run_id: str, replaying_pid: int) -> tuple[int, str]:
+    """The pid of the replay kernel once its tracked (last) cell is executing, and the replay id."""
+    import psutil
+
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         for replay in store.list_replays(run_id=run_id):  # type: ignore[attr-defined]
-            if replay.status != "running":
+            cell, _, cells = (replay.message or "").removeprefix("executing cell ").partition(" of ")
+            if replay.status != "running" or not cells or cell != cells:
                 continue
-            # Tags are written when a run finishes; replay_of already when it starts.
-            running = [s for s in store.list_runs(status="running") if s.replay_of == run_id]  # type: ignore[attr-defined]
-            if running:
-                pid = store.get_run_by_id(running[0].id).pid  # type: ignore[attr-defined]
-                assert pid is not None
-                return int(pid), replay.id
+            kernels = [p.pid for p in psutil.Process(replaying_pid).children(recursive=True)
+                       if "ipykernel" in " ".join(p.cmdline())]
+            assert len(kernels) == 1, kernels
+            return kernels[0], replay.id
         time.sleep(0.2)
     raise AssertionError("the replay never reached its tracked cell")
 

@@ -193,7 +193,7 @@ def _models(tracker: Tracker, active: ActiveRun, names: Any) -> None:
         if value is None or not is_model(value):
             continue
         try:
-            blob_id, size = dump_model(value, tracker.store.blobs.writer())
+            blob_id, size = dump_model(value, tracker.blobs.writer())
         except Exception as exc:
             active.warn("capture_error", f"models: {name}: {type(exc).__name__}: {exc}")
             continue
@@ -208,7 +208,7 @@ def _figures(tracker: Tracker, active: ActiveRun) -> None:
     if not figures:
         figures = open_figures()  # figures the cell drew on but did not create
     for label, png in figures_png(figures):
-        ref = tracker.store.blobs.put_bytes(png)
+        ref = tracker.blobs.put_bytes(png)
         active.run.artifacts.append(Artifact(ref.id, f"{label}.png", "figure", "image/png", ref.size))
 
 

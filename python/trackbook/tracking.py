@@ -44,7 +44,7 @@ from .entities import (
 from .exceptions import TrackbookError, UsageError
 from .keeper import RunKeeper
 from .options import TrackOptions
-from .replaying.environment import IN_REPLAY_ENV
+from .replaying.environment import IN_REPLAY_ENV, OUTBOX_ENV
 from .replaying.plan import REPLAY_TAG, REPLAY_VARIABLE, ReplayPlan
 
 SPOOLED_MESSAGE = "the store could not be written; the run is spooled and will be delivered on the next write"
@@ -120,6 +120,9 @@ class Tracker:
         #: A replay's kernel is stopped outright once its notebook ran, and
         #: nobody waits on its cells: it records in the foreground.
         self._write_behind = not os.environ.get(IN_REPLAY_ENV)
+        #: In a replay's kernel: the directory the replaying process collects runs from.
+        self._outbox = os.environ.get(OUTBOX_ENV) or None
+        self._outbox_blobs: Any = None
         self._spooled_unseen: list[str] = []
         self.last_run: Run | None = None
         self.host = socket.gethostname()
@@ -140,6 +143,18 @@ class Tracker:
                         store.mark_interrupted()
                     self._store = store
         return self._store
+
+    @property
+    def blobs(self) -> Any:
+        """Where artifacts, models and figures go (a replay's kernel does not open the database)."""
+        if self._store is None and self._outbox is not None:
+            if self._outbox_blobs is None:
+                from .store.blobs import open_blob_store
+                from .store.discovery import resolve_store_url
+
+                self._outbox_blobs = open_blob_store(resolve_store_url(self._store_ref, cwd=self._cwd).blobs_url)
+            return self._outbox_blobs
+        return self.store.blobs
 
     def store_display_url(self) -> str:
         """Where runs go, for humans (passwords masked); does not open the store."""
@@ -188,11 +203,11 @@ class Tracker:
 
         active = self.active
         if isinstance(path_or_bytes, bytes):
-            ref = self.store.blobs.put_bytes(path_or_bytes)
+            ref = self.blobs.put_bytes(path_or_bytes)
             label = name or "artifact"
         else:
             path = Path(path_or_bytes)
-            ref = self.store.blobs.put_file(path)
+            ref = self.blobs.put_file(path)
             label = name or path.name
         artifact = Artifact(ref.id, label, "file", guess_media_type(label), ref.size)
         active.logged_artifacts.append(artifact)
@@ -274,7 +289,8 @@ class Tracker:
 
     def _create_late(self, active: Any) -> None:
         """The keeper thread's call: the cell has run a while, write its running row."""
-        self._guard(active, "store", self._create, active)
+        if self._outbox is None:  # a replay's process watches its kernel itself
+            self._guard(active, "store", self._create, active)
 
     def _create(self, active: ActiveRun) -> None:
         from .capture.secrets import redactor_for
@@ -327,6 +343,11 @@ class Tracker:
         if env is not None and env.id in self._stored_environments:
             # Stored already by this kernel: reference it by id only.
             run = replace(run, environment=None)
+        if self._outbox is not None:
+            from .store.spool import Spool
+
+            Spool(self._outbox).put(active.run)  # whole: the environment goes with it
+            return
         written = self.store.finish_or_spool(run)
         self._write_behind = written and not os.environ.get(IN_REPLAY_ENV)
         if env is not None and written:

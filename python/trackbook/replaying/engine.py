@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
 from ..atomic import write_atomically
 from ..entities import Replay, ReplayFailure, Run, current_user, new_run_id, utcnow
 from ..exceptions import UsageError
+from ..store.spool import Spool
 from .compare import compare
 from .environment import IN_REPLAY_ENV, kernel_env, kernel_name, working_directory
 from .execute import execute_notebook
@@ -165,12 +167,15 @@ def _replay(store: Any, replay: Replay, timeout: float, report: _Reporter, outpu
     notes = list(built.notes) + ([cwd_note] if cwd_note else [])
     cells = len(built.notebook["cells"])
     report(f"starting a {kernel} kernel in {cwd}")
-    execution = execute_notebook(
-        built.notebook, kernel_name=kernel, cwd=cwd,
-        env=kernel_env(store.location, original, kernel), timeout=timeout,
-        on_cell=lambda index: report(f"executing cell {index + 1} of {cells}"),
-        on_tick=report.again,
-    )
+    with tempfile.TemporaryDirectory(prefix="trackbook-outbox-") as outbox:
+        execution = execute_notebook(
+            built.notebook, kernel_name=kernel, cwd=cwd,
+            env=kernel_env(store.location, original, kernel, outbox=outbox), timeout=timeout,
+            on_cell=lambda index: report(f"executing cell {index + 1} of {cells}"),
+            on_tick=report.again,
+        )
+        # The run the kernel recorded (also one from a replay that then failed).
+        Spool(outbox).deliver(store)
     report("comparing with the original run")
     outcome = analyse(execution, built)
     notes += outcome.notes
