@@ -28,6 +28,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
+    # Called inside a kernel (tests, `%run`), the command reads runs this
+    # process finished and whose records may still be on their way.
+    from .api import flush
+
+    flush()
     try:
         return int(args.handler(args) or EXIT_OK)
     except (UsageError, LookupError) as exc:
