@@ -91,3 +91,13 @@ def test_nothing_to_replay_is_not_a_failure(recorded: tuple[Path, list[str]], ca
     assert "no runs to replay" in capsys.readouterr().out
     assert main(["replay", "--all", "--notebook", "elsewhere.ipynb", "--store", str(store), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["replays"] == []
+
+
+def test_longest_replays_are_started_first(recorded: tuple[Path, list[str]]) -> None:
+    from trackbook.replaying.batch import longest_first
+
+    store, ids = recorded
+    # Each later run of the session re-executes one more history entry.
+    assert longest_first(str(store), ids) == list(reversed(ids))
+    assert longest_first(str(store), [*ids[:2], "no-such-run"]) == [ids[1], ids[0], "no-such-run"]
+    assert longest_first(str(store.parent / "missing-store"), ids[:3]) == ids[:3]

@@ -115,11 +115,11 @@ def replay_many(
     from tqdm import tqdm
 
     if executor is not None:
-        results = _on_dask(_dask_address(executor), store_url, run_ids, options)
+        results = _on_dask(_dask_address(executor), store_url, longest_first(store_url, run_ids), options)
     elif jobs == 1 or len(run_ids) <= 1:
         results = (replay_by_url(store_url, run_id, options) for run_id in run_ids)
     else:
-        results = _on_joblib(jobs, store_url, run_ids, options)
+        results = _on_joblib(jobs, store_url, longest_first(store_url, run_ids), options)
     by_run: dict[str, BatchResult] = {}
     # Local replays keep one worker process per job between replays (workers.py).
     with reusing_workers(), tqdm(
@@ -133,6 +133,35 @@ def replay_many(
             if on_result is not None:
                 on_result(result)
     return [by_run[run_id] for run_id in run_ids]
+
+
+#: Seconds a replay spends per history entry it re-executes (papermill's round trip), for ordering.
+_SECONDS_PER_CELL = 0.03
+
+
+def longest_first(store_url: str, run_ids: Sequence[str]) -> list[str]:
+    """``run_ids`` with the replays expected to take longest first.
+
+    Parallel replays finish together when the long ones start early and the
+    short ones fill the gaps at the end (longest-processing-time-first); in
+    submission order, the batch ends with one job running alone. A replay's
+    cost: the tracked cell's recorded duration plus a round trip per history
+    entry it re-executes. Runs that cannot be read keep their place at the end.
+    """
+    from ..store import open_store
+
+    costs: dict[str, float] = {}
+    try:
+        with open_store(store_url, create=False) as store:
+            for run_id in run_ids:
+                try:
+                    run = store.get_run_by_id(run_id)
+                except Exception:  # noqa: BLE001,S112  (the replay itself reports the problem)
+                    continue
+                costs[run_id] = (run.duration_s or 0.0) + _SECONDS_PER_CELL * len(run.history)
+    except Exception:  # noqa: BLE001  (ordering is an optimisation: never fail the batch for it)
+        return list(run_ids)
+    return sorted(run_ids, key=lambda run_id: -costs.get(run_id, -1.0))
 
 
 def _on_joblib(jobs: int, store_url: str, run_ids: Sequence[str], options: ReplayOptions) -> Iterator[BatchResult]:
