@@ -115,3 +115,33 @@ def _alive(pid: int) -> bool:
             return handle.read().split(") ", 1)[1][:1] != "Z"
     except OSError:
         return False
+
+
+def test_progress_reaches_the_store_paced_and_the_last_message_is_never_lost(
+    sleepy: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trackbook.replaying.engine import PROGRESS_INTERVAL_S, _Reporter, prepare_replay
+
+    store_dir, run_id = sleepy
+    with open_store(str(store_dir)) as opened:
+        replay = prepare_replay(opened, run_id)
+        opened.create_replay(replay)
+        opened.start_replay(replay.id, "preparing the notebook")
+        writes: list[str] = []
+        update = opened.update_replay_progress
+        monkeypatch.setattr(opened, "update_replay_progress",
+                            lambda rid, message: (writes.append(message), update(rid, message)))
+        seen: list[str] = []
+        report = _Reporter(opened, replay, seen.append)
+        for cell in range(50):
+            report(f"executing cell {cell + 1} of 50")
+        assert len(seen) == 50  # the caller hears every step at once
+        assert writes == ["executing cell 1 of 50"]  # the store, at a pace
+        time.sleep(PROGRESS_INTERVAL_S + 0.5)
+        assert writes[-1] == "executing cell 50 of 50" and len(writes) == 2
+        assert opened.get_replay(replay.id).message == "executing cell 50 of 50"
+        report("comparing with the original run")  # its turn has come: written now
+        report("storing the verdict")  # waits for its turn...
+        report.close()  # ...and is dropped: the verdict follows
+        time.sleep(PROGRESS_INTERVAL_S + 0.5)
+        assert writes[2:] == ["comparing with the original run"]

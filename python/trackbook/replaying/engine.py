@@ -16,8 +16,11 @@ no replay is left half-written; a process killed outright leaves a
 from __future__ import annotations
 
 import os
+import contextlib
 import socket
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +45,8 @@ from .session import earlier_runs
 #: Default seconds a replay may run once its kernel started.
 DEFAULT_TIMEOUT_S = 1800.0
 MODES = ("history", "notebook")
+#: Seconds between two progress writes of one replay to the store.
+PROGRESS_INTERVAL_S = 0.5
 
 Progress = Callable[[str], None]
 
@@ -144,12 +149,14 @@ def run_replay(
     try:
         _replay(store, replay, timeout, report, output_path)
     except BaseException as exc:
+        report.close()
         replay.verdict = "failed"
         replay.failure = ReplayFailure(None, type(exc).__name__, str(exc) or "the replay was interrupted")
         replay.message = f"the replay stopped: {type(exc).__name__}: {exc}"
         if not isinstance(exc, Exception):  # Ctrl-C, SystemExit: record, then stop
             _finish(store, replay)
             raise
+    report.close()
     _finish(store, replay)
     return replay
 
@@ -222,17 +229,56 @@ def _build(store: Any, original: Run, replay: Replay, seeds_of_earlier_runs: boo
 
 
 class _Reporter:
-    """Sends progress to the store (for the sidebar) and to the caller."""
+    """Sends progress to the caller at once and to the store (for the sidebar) at a pace.
+
+    A replay of a long history starts a cell every few milliseconds; a store
+    transaction per cell would make parallel replays queue for the write
+    lock. The store gets the latest message at most every
+    :data:`PROGRESS_INTERVAL_S`, and a message that had to wait is written
+    when its turn comes (a timer), so the last cell's is never lost.
+    """
 
     def __init__(self, store: Any, replay: Replay, progress: Progress | None) -> None:
         self.store, self.replay, self.progress = store, replay, progress
+        self._lock = threading.Lock()
+        self._written_at = 0.0
+        self._timer: threading.Timer | None = None
 
     def __call__(self, message: str) -> None:
         self.replay.message = message
-        self.store.update_replay_progress(self.replay.id, message)
+        with self._lock:
+            wait = self._written_at + PROGRESS_INTERVAL_S - time.monotonic()
+            if wait > 0:
+                if self._timer is None:
+                    self._timer = threading.Timer(wait, self._write_latest)
+                    self._timer.daemon = True
+                    self._timer.start()
+            else:
+                self._write(message)
         if self.progress is not None:
             self.progress(message)
 
     def again(self) -> None:
         """Repeat the last message: a sign of life while a long cell runs."""
-        self.store.update_replay_progress(self.replay.id, self.replay.message or "running")
+        with self._lock:
+            self._write(self.replay.message or "running")
+
+    def close(self) -> None:
+        """No more progress: cancel a write still waiting (the verdict follows)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def _write_latest(self) -> None:
+        with self._lock:
+            if self._timer is None:
+                return  # closed meanwhile
+            self._timer = None
+            with contextlib.suppress(Exception):  # progress is a courtesy: the replay goes on
+                self._write(self.replay.message or "running")
+
+    def _write(self, message: str) -> None:
+        # Called with self._lock held.
+        self._written_at = time.monotonic()
+        self.store.update_replay_progress(self.replay.id, message)
