@@ -6,6 +6,7 @@ so each test sees the state between the cell's return and its record.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -128,6 +129,6 @@ def test_interpreter_exit_writes_the_queued_record(tmp_path: Path) -> None:
         assert shell.run_cell("%%track at-exit\\nx = 1").success
     """)
     env = {"TRACKBOOK_STORE": str(store_dir), "TRACKBOOK_SPOOL_DIR": str(tmp_path / "spool"),
-           "IPYTHONDIR": str(tmp_path / "ipython"), "PATH": "/usr/bin:/bin"}
+           "IPYTHONDIR": str(tmp_path / "ipython"), "PATH": os.environ.get("PATH", "")}
     subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120, cwd=tmp_path)
     assert names_in(store_dir) == ["at-exit"]
