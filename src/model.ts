@@ -24,6 +24,13 @@ import { IRunRow } from './types';
  * The state of the runs sidebar. Widgets read its getters and listen to its
  * signals; they never call the server for the list themselves.
  */
+
+/**
+ * Milliseconds after a summary showed a run the list lacks at which to look
+ * again (the record lands a few milliseconds after the summary).
+ */
+const NOTICE_RECHECK_MS = [250, 1000];
+
 export class RunsModel implements IDisposable {
   /**
    * @param options - Client, settings and environment of the model.
@@ -364,9 +371,20 @@ export class RunsModel implements IDisposable {
    * @param status - The status the summary shows.
    */
   noticeRun(runId: string, status: string): void {
-    const listed = this._list.runs.find(run => run.id === runId);
-    if (listed?.status !== status) {
+    const lacking = (): boolean =>
+      !this._isDisposed &&
+      this._list.runs.find(run => run.id === runId)?.status !== status;
+    if (lacking()) {
       this._poller.check(true);
+      // The kernel writes a run's record just behind the cell's reply, so the
+      // first look may come too early: look again shortly.
+      for (const delay of NOTICE_RECHECK_MS) {
+        window.setTimeout(() => {
+          if (lacking()) {
+            this._poller.check(true);
+          }
+        }, delay);
+      }
     }
   }
 

@@ -257,6 +257,26 @@ describe('RunsModel polling', () => {
     expect(server.listRequests).toHaveLength(2);
   });
 
+  it('looks again shortly for a run whose record lands after its summary', async () => {
+    const { server, model } = await setupModel(makeRuns(0, 2));
+
+    model.noticeRun('run-000007', 'finished');
+    await flush();
+    expect(server.listRequests).toHaveLength(2);
+    expect(model.runs[0].id).not.toBe('run-000007');
+
+    server.runs.unshift(makeRun(7));
+    await jest.advanceTimersByTimeAsync(250);
+    await flush();
+    expect(server.listRequests).toHaveLength(3);
+    expect(model.runs[0].id).toBe('run-000007');
+
+    // Found: the later look asks nothing.
+    await jest.advanceTimersByTimeAsync(1000);
+    await flush();
+    expect(server.listRequests).toHaveLength(3);
+  });
+
   it('asks once more for a run noticed while a poll is under way', async () => {
     const { server, model } = await setupModel(makeRuns(0, 2));
 
