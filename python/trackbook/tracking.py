@@ -119,7 +119,8 @@ class Tracker:
         #: False after a write failed: record in the foreground until one succeeds.
         #: A replay's kernel is stopped outright once its notebook ran, and
         #: nobody waits on its cells: it records in the foreground.
-        self._write_behind = not os.environ.get(IN_REPLAY_ENV)
+        self._in_replay = bool(os.environ.get(IN_REPLAY_ENV))
+        self._write_behind = not self._in_replay
         #: In a replay's kernel: the directory the replaying process collects runs from.
         self._outbox = os.environ.get(OUTBOX_ENV) or None
         self._outbox_blobs: Any = None
@@ -349,7 +350,7 @@ class Tracker:
             Spool(self._outbox).put(active.run)  # whole: the environment goes with it
             return
         written = self.store.finish_or_spool(run)
-        self._write_behind = written and not os.environ.get(IN_REPLAY_ENV)
+        self._write_behind = written and not self._in_replay
         if env is not None and written:
             self._stored_environments.add(env.id)
         if written:

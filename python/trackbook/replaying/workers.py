@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import IO, Literal
+from typing import IO, Literal, Protocol
 
 #: Seconds the worker gets to stop after SIGTERM (or after its input closed) before it is killed.
 TERMINATE_GRACE_S = 5.0
@@ -126,11 +126,11 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """End the worker and its kernel now (SIGTERM to the group, then SIGKILL)."""
-        _signal(self.process, signal.SIGTERM)
+        signal_group(self.process, signal.SIGTERM)
         try:
             self.process.wait(timeout=TERMINATE_GRACE_S)
         except subprocess.TimeoutExpired:
-            _signal(self.process, getattr(signal, "SIGKILL", signal.SIGTERM))
+            signal_group(self.process, getattr(signal, "SIGKILL", signal.SIGTERM))
             self.process.wait()
 
     def _read(self, stream: IO[bytes] | None) -> None:
@@ -148,7 +148,14 @@ class WorkerProcess:
         self._events.put(("eof", None))
 
 
-def _signal(process: subprocess.Popen[bytes], sig: int) -> None:
+class _Signalable(Protocol):
+    pid: int
+
+    def send_signal(self, sig: int) -> None: ...
+
+
+def signal_group(process: _Signalable, sig: int) -> None:
+    """Send ``sig`` to the process group ``process`` leads (a worker and its kernel); gone is fine."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         if os.name == "posix":
             os.killpg(process.pid, sig)

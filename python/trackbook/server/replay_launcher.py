@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import IO
 
+from ..replaying.workers import signal_group
 from .replay_runner import EXIT_NOT_RUNNABLE, EXIT_RECORDED
 
 #: Records a replay as failed with (ename, evalue) if it is still open.
@@ -234,31 +235,23 @@ class ReplayLauncher:
             return
         for process in self._running.values():
             if process is not None:
-                _signal(process, signal.SIGTERM)
+                signal_group(process, signal.SIGTERM)
         _, pending = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE_S)
         if pending:
             for process in self._running.values():
                 if process is not None:
-                    _signal(process, getattr(signal, "SIGKILL", signal.SIGTERM))
+                    signal_group(process, getattr(signal, "SIGKILL", signal.SIGTERM))
             await asyncio.wait(pending, timeout=STOP_GRACE_S)
 
 
 async def _terminate(process: asyncio.subprocess.Process) -> None:
     """SIGTERM the runner's process group; SIGKILL it after :data:`STOP_GRACE_S`."""
-    _signal(process, signal.SIGTERM)
+    signal_group(process, signal.SIGTERM)
     try:
         await asyncio.wait_for(process.wait(), STOP_GRACE_S)
     except asyncio.TimeoutError:
-        _signal(process, getattr(signal, "SIGKILL", signal.SIGTERM))
+        signal_group(process, getattr(signal, "SIGKILL", signal.SIGTERM))
         await process.wait()
-
-
-def _signal(process: asyncio.subprocess.Process, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if os.name == "posix":
-            os.killpg(process.pid, sig)
-        else:  # pragma: no cover - no process groups
-            process.send_signal(sig)
 
 
 def _tail(stream: IO[bytes]) -> str:
