@@ -181,15 +181,11 @@ def _phases(start: float, marks: list[tuple[float, str]], end: float) -> dict[st
 
 
 def _batch_worker(params: dict[str, Any]) -> dict[str, Any]:
-    from joblib.externals.loky import get_reusable_executor
-
     from trackbook.replaying.batch import ReplayOptions, replay_many
 
     start = now()
     results = replay_many(params["store"], params["ids"], ReplayOptions(), jobs=params["jobs"], progress=False)
     elapsed = now() - start
-    # Reap loky's workers so their CPU time (and their replays') is counted below.
-    get_reusable_executor().shutdown(wait=True)
     return {"seconds": elapsed, "cpu": _cpu_s(), "load": os.getloadavg()[0],
             "verdicts": [r.replay.verdict if r.replay else f"error {r.error}" for r in results]}
 

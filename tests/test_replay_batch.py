@@ -1,4 +1,4 @@
-"""Batch replay: ``--all --jobs 2`` (joblib/loky) and a local Dask cluster, with real kernels."""
+"""Batch replay: ``--all --jobs 2`` (threads) and a local Dask cluster, with real kernels."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import psutil
 import pytest
 
 from trackbook.replaying.execute import execute_notebook
@@ -40,6 +41,8 @@ def test_a_batch_reuses_its_worker_and_each_replay_gets_its_own_kernel_environme
     assert (mark1, mark2) == ("first", "second")
     assert pid1 != pid2  # a fresh kernel per replay
     assert worker.returncode == 0  # the batch's end closed the worker
+    # The first kernel was stopped while the second replay ran, the second before the worker exited.
+    assert not any(psutil.pid_exists(int(pid)) for pid in (pid1, pid2))
     assert shared_pool() is None
 
 

@@ -1,4 +1,4 @@
-"""Replay many runs in parallel: joblib threads on this machine, or a Dask cluster.
+"""Replay many runs in parallel: threads on this machine, or a Dask cluster.
 
 Both executors run the same function, :func:`replay_by_url`, which opens the
 store by URL and replays one run id, so a replay on a Dask worker is the
@@ -6,8 +6,8 @@ replay that runs here. Each replay executes its notebook in a child process
 of the worker (:mod:`.execute`), so the parallelism is one kernel per job;
 a local batch keeps those worker processes between replays (:mod:`.workers`).
 On this machine the jobs are threads: the work happens in those child
-processes, and worker processes (joblib's loky) would each pay another
-interpreter start and store import, a tenth of a short replay's CPU.
+processes, and a process per job would pay another interpreter start and
+store import, a tenth of a short replay's CPU.
 
 A Dask cluster's workers must reach the same store: a shared directory (the
 same path on every worker) or a PostgreSQL store with ``TRACKBOOK_BLOBS``
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,7 +98,7 @@ def replay_many(
     options:
         Mode, overrides, tolerances and timeout for every replay.
     jobs:
-        Replays at a time on this machine (joblib threads when > 1).
+        Replays at a time on this machine (threads when > 1).
     executor:
         ``dask://HOST:PORT`` (or ``tcp://``/``tls://``): run on that Dask scheduler instead.
     progress:
@@ -119,7 +120,7 @@ def replay_many(
     elif jobs == 1 or len(run_ids) <= 1:
         results = (replay_by_url(store_url, run_id, options) for run_id in run_ids)
     else:
-        results = _on_joblib(jobs, store_url, longest_first(store_url, run_ids), options)
+        results = _on_threads(jobs, store_url, longest_first(store_url, run_ids), options)
     by_run: dict[str, BatchResult] = {}
     # Local replays keep one worker process per job between replays (workers.py).
     with reusing_workers(), tqdm(
@@ -164,11 +165,17 @@ def longest_first(store_url: str, run_ids: Sequence[str]) -> list[str]:
     return sorted(run_ids, key=lambda run_id: -costs.get(run_id, -1.0))
 
 
-def _on_joblib(jobs: int, store_url: str, run_ids: Sequence[str], options: ReplayOptions) -> Iterator[BatchResult]:
-    from joblib import Parallel, delayed
-
-    parallel = Parallel(n_jobs=jobs, backend="threading", return_as="generator")
-    yield from parallel(delayed(replay_by_url)(store_url, run_id, options) for run_id in run_ids)
+def _on_threads(jobs: int, store_url: str, run_ids: Sequence[str], options: ReplayOptions) -> Iterator[BatchResult]:
+    """Each result as its replay ends; the runs start in the order given."""
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="trackbook-replay")
+    try:
+        futures = [pool.submit(replay_by_url, store_url, run_id, options) for run_id in run_ids]
+        for future in as_completed(futures):
+            yield future.result()  # replay_by_url reports its own errors
+    finally:
+        # A batch stopped early (Ctrl-C) starts nothing more; closing the
+        # worker pool then ends the replays under way.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _dask_address(executor: str) -> str:

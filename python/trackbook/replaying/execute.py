@@ -4,8 +4,8 @@ papermill runs in ``python -m trackbook.replaying.worker`` rather than in this
 process: a kernel that hangs, or a cell that never returns, is ended by
 killing the child's process group, and nothing of the replay (kernel client,
 papermill's memory) stays in a long-lived caller such as the server. A plain
-subprocess (not ``multiprocessing``) because batch replays run inside
-joblib and Dask workers, which are daemonic and may not start
+subprocess (not ``multiprocessing``) because batch replays may run
+inside Dask workers, which are daemonic and may not start
 ``multiprocessing`` children. The worker processes themselves are
 :mod:`.workers`' (a batch keeps them between replays).
 """

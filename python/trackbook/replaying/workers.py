@@ -109,15 +109,19 @@ class WorkerProcess:
 
     def close(self) -> None:
         """Let the worker finish (it stops its last kernel) and exit; kill it if it does not."""
-        with contextlib.suppress(OSError):
-            if self.process.stdin is not None:
-                self.process.stdin.close()
+        self.end_input()
         try:
             self.process.wait(timeout=TERMINATE_GRACE_S)
         except subprocess.TimeoutExpired:
             self.kill()
         self._reader.join(timeout=5)
         self._stderr.close()
+
+    def end_input(self) -> None:
+        """Tell the worker no request follows: it stops its last kernel and exits."""
+        with contextlib.suppress(OSError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
 
     def close_in_background(self) -> None:
         """:meth:`close` without waiting: the caller has its outcome; the kernel stops meanwhile."""
@@ -190,6 +194,8 @@ class WorkerPool:
     def close(self) -> None:
         with self._lock:
             workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.end_input()  # all at once: each then exits while the others do
         for worker in workers:
             worker.close()
 

@@ -1,0 +1,82 @@
+"""The kernel client a replay worker gives papermill: ready as soon as the kernel is.
+
+jupyter_client's ``wait_for_ready`` ends by reading IOPub until it has been
+quiet for 0.2 s, to drop the status messages of its ``kernel_info``
+requests. Every replay paid those 0.2 s with both the worker and its kernel
+idle, and in a batch the two jobs' kernels start in step, so they paused
+together and left both cores idle.
+
+:class:`ReadyKernelClient` waits for what the quiet period stands in for:
+the ``idle`` status of its own last ``kernel_info`` request on IOPub. IOPub
+is one ordered stream, so seeing that message proves the subscription is
+live and that everything the earlier requests published has been read.
+nbclient matches replies and outputs to its own requests by message id, so
+nothing it waits for can be taken here.
+"""
+
+from __future__ import annotations
+
+import time
+from queue import Empty
+from typing import Any
+
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.manager import KernelManager
+
+#: Seconds to wait for a ``kernel_info`` reply before asking again (jupyter_client's value).
+REPLY_WAIT_S = 1.0
+#: Seconds to wait on IOPub for the request's ``idle`` status before asking again (jupyter_client's value).
+IOPUB_WAIT_S = 0.2
+
+
+class ReadyKernelClient(AsyncKernelClient):
+    """An :class:`AsyncKernelClient` whose :meth:`wait_for_ready` returns without a quiet period."""
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        """Return once the kernel answered ``kernel_info`` on shell and IOPub carried its ``idle`` status.
+
+        Raises
+        ------
+        RuntimeError
+            The kernel died, or did not answer within ``timeout`` seconds
+            (jupyter_client's errors, which nbclient reports).
+        """
+        if not isinstance(self.parent, KernelManager):
+            # No process to watch: jupyter_client's heartbeat-first wait applies.
+            await super().wait_for_ready(timeout=timeout)
+            return
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            msg_id = self.kernel_info()
+            reply = await self._next_message("shell", "kernel_info_reply", None, REPLY_WAIT_S)
+            if reply is not None and await self._next_message("iopub", "status", msg_id, IOPUB_WAIT_S,
+                                                                state="idle") is not None:
+                if reply["parent_header"].get("msg_id") != msg_id:
+                    # Earlier requests' replies came first on shell; take this one's too.
+                    reply = await self._next_message("shell", "kernel_info_reply", msg_id, REPLY_WAIT_S) or reply
+                self._handle_kernel_info_reply(reply)
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+    async def _next_message(
+        self, channel: str, msg_type: str, parent_id: str | None, seconds: float, state: str | None = None
+    ) -> dict[str, Any] | None:
+        """The first ``msg_type`` message on ``channel`` (answering ``parent_id`` if given) within ``seconds``."""
+        stream = self.shell_channel if channel == "shell" else self.iopub_channel
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            try:
+                msg: dict[str, Any] = await stream.get_msg(timeout=left)
+            except Empty:
+                return None
+            if msg["msg_type"] != msg_type:
+                continue
+            if parent_id is not None and msg["parent_header"].get("msg_id") != parent_id:
+                continue
+            if state is not None and msg["content"].get("execution_state") != state:
+                continue
+            return msg
+        return None

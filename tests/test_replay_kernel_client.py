@@ -1,0 +1,72 @@
+"""The replay worker's kernel client: ready without a quiet period, nothing of the handshake left over."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_client.manager import AsyncKernelManager
+
+from trackbook.replaying.kernel_client import ReadyKernelClient
+
+pytestmark = pytest.mark.kernel
+
+
+async def _started(kernel_name: str = "python3") -> tuple[AsyncKernelManager, ReadyKernelClient]:
+    manager = AsyncKernelManager(kernel_name=kernel_name, client_factory=ReadyKernelClient)
+    await manager.start_kernel()
+    client = manager.client()
+    assert isinstance(client, ReadyKernelClient)
+    client.start_channels()
+    return manager, client
+
+
+async def _stop(manager: AsyncKernelManager, client: ReadyKernelClient) -> None:
+    client.stop_channels()
+    await manager.shutdown_kernel(now=True)
+
+
+def test_ready_client_leaves_only_the_next_requests_messages() -> None:
+    async def scenario() -> tuple[list[Any], dict[str, Any], str]:
+        manager, client = await _started()
+        try:
+            await client.wait_for_ready(timeout=60)
+            msg_id = client.execute("print('after ready')")
+            # The first message on each channel answers the request just sent:
+            # every kernel_info reply and status of the handshake was read.
+            reply = await client.get_shell_msg(timeout=30)
+            iopub = [await client.get_iopub_msg(timeout=30)]
+            while iopub[-1]["msg_type"] != "status" or iopub[-1]["content"]["execution_state"] != "idle":
+                iopub.append(await client.get_iopub_msg(timeout=30))
+            return iopub, reply, msg_id
+        finally:
+            await _stop(manager, client)
+
+    iopub, reply, msg_id = asyncio.run(scenario())
+    assert reply["parent_header"]["msg_id"] == msg_id and reply["content"]["status"] == "ok"
+    assert {message["parent_header"]["msg_id"] for message in iopub} == {msg_id}
+    assert [m["content"]["text"] for m in iopub if m["msg_type"] == "stream"] == ["after ready\n"]
+
+
+def test_ready_client_reports_a_kernel_that_died(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = tmp_path / "kernels" / "dies"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-c", "import sys; sys.exit(3)", "{connection_file}"],
+        "display_name": "dies at once", "language": "python",
+    }))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+
+    async def scenario() -> None:
+        manager, client = await _started("dies")
+        try:
+            await client.wait_for_ready(timeout=60)
+        finally:
+            await _stop(manager, client)
+
+    with pytest.raises(RuntimeError, match="died"):
+        asyncio.run(scenario())
