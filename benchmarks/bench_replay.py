@@ -187,7 +187,18 @@ def _batch_worker(params: dict[str, Any]) -> dict[str, Any]:
     results = replay_many(params["store"], params["ids"], ReplayOptions(), jobs=params["jobs"], progress=False)
     elapsed = now() - start
     return {"seconds": elapsed, "cpu": _cpu_s(), "load": os.getloadavg()[0],
-            "verdicts": [r.replay.verdict if r.replay else f"error {r.error}" for r in results]}
+            "verdicts": [_verdict(r) for r in results]}
+
+
+def _verdict(result: Any) -> str:
+    """The verdict, with the reason when it is not ``reproduced`` (a benchmark of failures measures nothing)."""
+    replay = result.replay
+    if replay is None:
+        return f"error {result.error}"
+    if replay.verdict == "reproduced":
+        return replay.verdict
+    why = replay.failure or [f"{d.facet} {d.key}: {d.cause}" for d in replay.differences[:3]]
+    return f"{replay.verdict} ({why}; {replay.message})"
 
 
 # -- the server's memory --------------------------------------------------------------------------

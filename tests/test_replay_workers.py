@@ -46,6 +46,22 @@ def test_a_batch_reuses_its_worker_and_each_replay_gets_its_own_kernel_environme
     assert shared_pool() is None
 
 
+def test_a_batch_starts_its_workers_ahead_and_lends_each_to_one_replay_at_a_time(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    nb = notebook("import os\nprint(os.getppid())")  # the kernel's parent: the worker that ran it
+    with reusing_workers(start=2):
+        pool = shared_pool()
+        assert pool is not None
+        ahead = {process.pid for process in pool.started}
+        assert len(ahead) == 2  # before any replay asked for one
+        with ThreadPoolExecutor(max_workers=2) as threads:
+            executions = list(threads.map(lambda _: run(nb, tmp_path), range(6)))
+        assert {process.pid for process in pool.started} == ahead  # reused, none added
+    assert all(execution.completed for execution in executions)
+    assert {int(printed(execution)) for execution in executions} <= ahead
+
+
 def test_a_worker_that_died_is_replaced(tmp_path: Path) -> None:
     with reusing_workers():
         pool = shared_pool()

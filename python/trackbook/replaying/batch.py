@@ -113,19 +113,23 @@ def replay_many(
     """
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    address = _dask_address(executor) if executor is not None else None
     from tqdm import tqdm
 
-    if executor is not None:
-        results = _on_dask(_dask_address(executor), store_url, longest_first(store_url, run_ids), options)
-    elif jobs == 1 or len(run_ids) <= 1:
-        results = (replay_by_url(store_url, run_id, options) for run_id in run_ids)
-    else:
-        results = _on_threads(jobs, store_url, longest_first(store_url, run_ids), options)
     by_run: dict[str, BatchResult] = {}
-    # Local replays keep one worker process per job between replays (workers.py).
-    with reusing_workers(), tqdm(
+    # Local replays keep one worker process per job between replays
+    # (workers.py); they start first, so their imports overlap opening the
+    # store and ordering the runs.
+    local_jobs = 0 if address is not None else min(jobs, len(run_ids))
+    with reusing_workers(start=local_jobs), tqdm(
         total=len(run_ids), desc="replaying", unit="run", file=sys.stderr, disable=not progress
     ) as bar:
+        if address is not None:
+            results = _on_dask(address, store_url, longest_first(store_url, run_ids), options)
+        elif jobs == 1 or len(run_ids) <= 1:
+            results = (replay_by_url(store_url, run_id, options) for run_id in run_ids)
+        else:
+            results = _on_threads(jobs, store_url, longest_first(store_url, run_ids), options)
         for result in results:
             by_run[result.run_id] = result
             if result.replay is not None:

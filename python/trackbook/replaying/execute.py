@@ -111,6 +111,8 @@ def execute_notebook(
         stderr_tail = worker.stderr_tail() if ending != "done" else ""
         if pool is None:
             worker.close_in_background()
+        else:
+            pool.give_back(worker)
         output = _read_notebook(request["output"])
         where = last_cell[-1] if last_cell else None
         if ending == "timeout":

@@ -6,10 +6,10 @@ time and reports progress and completion on its standard output; killing its
 group ends the worker and the kernel it runs, whatever they are doing.
 
 A single replay uses a worker once. A batch (:func:`reusing_workers`) keeps
-one worker per thread between replays: starting Python and importing
-papermill and jupyter_client costs about half a second of CPU, a quarter of
-a short replay, and in a batch that CPU is what the other replays wait for.
-Every replay still gets a fresh kernel.
+its workers between replays, one per parallel job: starting Python and
+importing papermill and jupyter_client costs about a third of a second of
+CPU, half a short replay's, and in a batch that CPU is what the other
+replays wait for. Every replay still gets a fresh kernel.
 """
 
 from __future__ import annotations
@@ -168,22 +168,32 @@ def signal_group(process: _Signalable, sig: int) -> None:
 
 
 class WorkerPool:
-    """Workers kept between replays, one per thread, closed together."""
+    """Idle workers kept between replays; each is lent to one replay at a time."""
 
     def __init__(self) -> None:
-        self._local = threading.local()
+        self._idle: list[WorkerProcess] = []
         self._workers: list[WorkerProcess] = []
         self._lock = threading.Lock()
 
+    def start(self, count: int, env: Mapping[str, str]) -> None:
+        """Start ``count`` idle workers now, so their imports overlap the batch's own start."""
+        for _ in range(count):
+            self._add(WorkerProcess(env), idle=True)
+
     def take(self, env: Mapping[str, str]) -> WorkerProcess:
-        """This thread's worker, started when it has none or its last one ended."""
-        worker: WorkerProcess | None = getattr(self._local, "worker", None)
-        if worker is None or not worker.alive:
-            worker = WorkerProcess(env)
-            self._local.worker = worker
+        """An idle worker that is still alive, or a new one started with ``env``."""
+        with self._lock:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.alive:
+                    return worker
+        return self._add(WorkerProcess(env), idle=False)
+
+    def give_back(self, worker: WorkerProcess) -> None:
+        """``worker`` finished its replay: the next one may take it (unless it ended)."""
+        if worker.alive:
             with self._lock:
-                self._workers.append(worker)
-        return worker
+                self._idle.append(worker)
 
     @property
     def started(self) -> list[subprocess.Popen[bytes]]:
@@ -193,11 +203,18 @@ class WorkerPool:
 
     def close(self) -> None:
         with self._lock:
-            workers, self._workers = self._workers, []
+            workers, self._workers, self._idle = self._workers, [], []
         for worker in workers:
             worker.end_input()  # all at once: each then exits while the others do
         for worker in workers:
             worker.close()
+
+    def _add(self, worker: WorkerProcess, idle: bool) -> WorkerProcess:
+        with self._lock:
+            self._workers.append(worker)
+            if idle:
+                self._idle.append(worker)
+        return worker
 
 
 _pool: WorkerPool | None = None
@@ -210,16 +227,19 @@ def shared_pool() -> WorkerPool | None:
 
 
 @contextlib.contextmanager
-def reusing_workers() -> Iterator[None]:
-    """Within this block, replays in this process reuse one worker per thread.
+def reusing_workers(start: int = 0) -> Iterator[None]:
+    """Within this block, replays in this process reuse idle workers.
 
-    Nested blocks share the outer pool; the outermost closes it.
+    ``start`` workers are started at once (one per parallel job), while the
+    caller opens the store and orders its runs. Nested blocks share the
+    outer pool; the outermost closes it.
     """
     global _pool
     with _pool_lock:
         owner = _pool is None
         if owner:
             _pool = WorkerPool()
+            _pool.start(start, os.environ)
     try:
         yield
     finally:
