@@ -48,7 +48,7 @@ SPEEDUP_BUDGET = 1.7
 GROWTH_BUDGET_MB = 5.0
 BATCH_RUNS = 20
 #: Alternating rounds of jobs=1 and jobs=2 batches.
-BATCH_ROUNDS = 2
+BATCH_ROUNDS = 3
 
 #: The run whose replay is timed: an import cell, then a short tracked cell.
 IMPORTS = "import numpy as np"

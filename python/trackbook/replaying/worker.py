@@ -63,23 +63,20 @@ def _execute(request: dict[str, Any]) -> tuple[dict[str, Any], Any]:
 
 
 def _stop_kernel(kernel: Any) -> None:
-    # nbclient leaves a kernel it did not start running: stop it now. In a
-    # replay's kernel every tracked run is written before its cell returns
-    # (tracking.py), so nothing is lost by not waiting for a graceful
-    # shutdown.
+    # nbclient leaves a kernel it did not start running, and its client
+    # open: stop both now. In a replay's kernel every tracked run is written
+    # before its cell returns (tracking.py), so nothing is lost by not
+    # waiting for a graceful shutdown.
     try:
-        asyncio.run(kernel.shutdown_kernel(now=True))
+        asyncio.run(kernel.stop())
     except Exception:  # noqa: BLE001  (the outcome is written; a kernel that is gone already is fine)
         logging.getLogger(__name__).debug("stopping the kernel failed", exc_info=True)
 
 
 def _start_kernel(kernel_name: str, cwd: str, env: dict[str, str] | None) -> Any:
-    from jupyter_client.manager import AsyncKernelManager
+    from .kernel import ReplayKernelManager
 
-    from .kernel_client import ReadyKernelClient
-
-    # papermill's client (nbclient asks the manager for one) waits for the kernel without a quiet period.
-    kernel = AsyncKernelManager(kernel_name=kernel_name, client_factory=ReadyKernelClient)
+    kernel = ReplayKernelManager(kernel_name=kernel_name)
 
     async def start() -> None:
         await kernel.start_kernel(cwd=cwd, **({"env": env} if env is not None else {}))

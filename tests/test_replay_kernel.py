@@ -1,23 +1,24 @@
-"""The replay worker's kernel client: ready without a quiet period, nothing of the handshake left over."""
+"""The replay worker's kernel: a client ready without a quiet period, a manager that closes its clients."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.channels import HBChannel
 
-from trackbook.replaying.kernel_client import ReadyKernelClient
+from trackbook.replaying.kernel import ReadyKernelClient, ReplayKernelManager
 
 pytestmark = pytest.mark.kernel
 
 
-async def _started(kernel_name: str = "python3") -> tuple[AsyncKernelManager, ReadyKernelClient]:
-    manager = AsyncKernelManager(kernel_name=kernel_name, client_factory=ReadyKernelClient)
+async def _started(kernel_name: str = "python3") -> tuple[ReplayKernelManager, ReadyKernelClient]:
+    manager = ReplayKernelManager(kernel_name=kernel_name)
     await manager.start_kernel()
     client = manager.client()
     assert isinstance(client, ReadyKernelClient)
@@ -25,9 +26,8 @@ async def _started(kernel_name: str = "python3") -> tuple[AsyncKernelManager, Re
     return manager, client
 
 
-async def _stop(manager: AsyncKernelManager, client: ReadyKernelClient) -> None:
-    client.stop_channels()
-    await manager.shutdown_kernel(now=True)
+async def _stop(manager: ReplayKernelManager, client: ReadyKernelClient) -> None:
+    await manager.stop()
 
 
 def test_ready_client_leaves_only_the_next_requests_messages() -> None:
@@ -70,3 +70,18 @@ def test_ready_client_reports_a_kernel_that_died(tmp_path: Path, monkeypatch: py
 
     with pytest.raises(RuntimeError, match="died"):
         asyncio.run(scenario())
+
+
+def test_stopping_the_manager_closes_every_client_it_made() -> None:
+    # nbclient leaves its client open on a kernel it did not start: a worker
+    # serving many replays would keep each one's heartbeat thread and sockets.
+    async def scenario() -> tuple[ReadyKernelClient, bool]:
+        manager, client = await _started()
+        await client.wait_for_ready(timeout=60)
+        await manager.stop()
+        return client, manager.has_kernel
+
+    client, has_kernel = asyncio.run(scenario())
+    assert not client.channels_running
+    assert not has_kernel
+    assert not [thread for thread in threading.enumerate() if isinstance(thread, HBChannel)]

@@ -1,17 +1,22 @@
-"""The kernel client a replay worker gives papermill: ready as soon as the kernel is.
+"""The kernel manager and client a replay worker gives papermill.
 
+:class:`ReadyKernelClient` is ready as soon as the kernel is.
 jupyter_client's ``wait_for_ready`` ends by reading IOPub until it has been
 quiet for 0.2 s, to drop the status messages of its ``kernel_info``
 requests. Every replay paid those 0.2 s with both the worker and its kernel
 idle, and in a batch the two jobs' kernels start in step, so they paused
-together and left both cores idle.
+together and left both cores idle. This client waits for what the quiet
+period stands in for: the ``idle`` status of its own last ``kernel_info``
+request on IOPub. IOPub is one ordered stream, so seeing that message proves
+the subscription is live and that everything the earlier requests published
+has been read. nbclient matches replies and outputs to its own requests by
+message id, so nothing it waits for can be taken here.
 
-:class:`ReadyKernelClient` waits for what the quiet period stands in for:
-the ``idle`` status of its own last ``kernel_info`` request on IOPub. IOPub
-is one ordered stream, so seeing that message proves the subscription is
-live and that everything the earlier requests published has been read.
-nbclient matches replies and outputs to its own requests by message id, so
-nothing it waits for can be taken here.
+:class:`ReplayKernelManager` stops the clients made for its kernel along
+with the kernel. nbclient leaves a client open when it did not start the
+kernel itself; in a worker that serves many replays, each such client kept
+a heartbeat thread and four sockets that went on reconnecting to the dead
+kernel's ports, and so to whichever later kernel was given one of them.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from queue import Empty
 from typing import Any
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
-from jupyter_client.manager import KernelManager
+from jupyter_client.client import KernelClient
+from jupyter_client.manager import AsyncKernelManager, KernelManager
 
 #: Seconds to wait for a ``kernel_info`` reply before asking again (jupyter_client's value).
 REPLY_WAIT_S = 1.0
@@ -80,3 +86,23 @@ class ReadyKernelClient(AsyncKernelClient):
                 continue
             return msg
         return None
+
+
+class ReplayKernelManager(AsyncKernelManager):
+    """Starts one replay's kernel; :meth:`stop` ends it and every client made for it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(client_factory=ReadyKernelClient, **kwargs)
+        self._clients: list[KernelClient] = []
+
+    def client(self, **kwargs: Any) -> AsyncKernelClient:  # type: ignore[override]
+        made = super().client(**kwargs)
+        self._clients.append(made)
+        return made
+
+    async def stop(self) -> None:
+        """Close the clients' channels, then kill the kernel without a graceful wait."""
+        for made in self._clients:
+            made.stop_channels()
+        self._clients.clear()
+        await self.shutdown_kernel(now=True)
