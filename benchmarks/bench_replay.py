@@ -16,9 +16,9 @@
    ``tests/test_replay_batch.py`` does) replayed with ``replay_many`` (the
    code behind ``trackbook replay --jobs N``): ``jobs=2`` at least 1.7x
    faster than ``jobs=1``. Each batch runs in a fresh interpreter, so each
-   pays for starting its worker processes, as the CLI does. Two alternating
-   rounds of both (one batch varies by about 5 % here); the figure is the
-   ratio of the totals, the note gives each round.
+   pays for starting its worker processes, as the CLI does. Three
+   alternating rounds of both (one batch varies by 5-10 % here); the
+   figure is the ratio of the totals, the note gives each round.
 3. *Memory.* A real ``jupyter server`` with the trackbook extension runs
    replays through ``POST /trackbook/runs/{id}/replays`` (two at a time, its
    default), and its RSS after 25 finished replays is compared with its RSS
