@@ -221,6 +221,14 @@ def test_reference_by_prefix_and_name(store: Store) -> None:
     assert store.get_run(a.id.lower()).id == a.id
     assert store.get_run(a.id[:8].lower()).id == a.id
     assert store.get_run("baseline").id == b.id  # the newest run with that name
+    replayed = Run(id=new_run_id(T0.timestamp() + 2 * 86400), name="baseline", status="finished",
+                   started_at=T0 + dt.timedelta(days=2), replay_of=b.id)
+    store.finish_run(replayed)
+    assert store.get_run("baseline").id == b.id  # not the newer replay of it
+    assert store.get_run(replayed.id).id == replayed.id
+    lone = Run(id=new_run_id(), name="renamed-replay", status="finished", started_at=T0, replay_of=a.id)
+    store.finish_run(lone)
+    assert store.get_run("renamed-replay").id == lone.id  # a replay is found when nothing else has the name
     with pytest.raises(RunNotFoundError):
         store.get_run(a.id[:5])  # too short to be a prefix
     with pytest.raises(RunNotFoundError, match="trackbook runs"):

@@ -222,7 +222,9 @@ def resolve_ref(conn: Connection, ref: str) -> str:
     """The run id ``ref`` names: a full id, a unique id prefix (>= 6 chars), or a run name.
 
     An exact id wins, then a unique prefix, then the newest run with that
-    name. A prefix shared by several runs is ambiguous unless a name matches.
+    name that is not a replay (a replay's run carries its original's name),
+    else the newest replay with it. A prefix shared by several runs is
+    ambiguous unless a name matches.
     """
     ref = (ref or "").strip()
     if not ref:
@@ -246,7 +248,10 @@ def resolve_ref(conn: Connection, ref: str) -> str:
         if len(candidates) == 1:
             return candidates[0]
     named = conn.execute(
-        select(r.id).where(r.name == ref).order_by(r.started_at.desc(), r.id.desc()).limit(1)
+        select(r.id)
+        .where(r.name == ref)
+        .order_by(r.replay_of.is_not(None), r.started_at.desc(), r.id.desc())
+        .limit(1)
     ).scalar()
     if named is not None:
         return str(named)
