@@ -144,3 +144,19 @@ def test_a_missing_artifact_or_a_new_error_differs() -> None:
     replayed = _replayed(original, artifacts=original.artifacts[:1], status="failed")
     facets = {d.facet for d in compare_runs(original, replayed)}
     assert facets == {"artifact", "error"}
+
+
+def test_a_replay_shows_its_verdict_and_reasons_in_ipython() -> None:
+    from IPython.lib.pretty import pretty
+
+    from trackbook.entities import Replay
+
+    original = _original()
+    comparison = compare(original, _replayed(original, inputs=_inputs_with_csv("sha256:" + "f" * 64),
+                                              metrics={"acc": 0.8, "loss": 0.25}))
+    replay = Replay(id="RPL", run_id=original.id, status="done", replay_run_id="REPLAY",
+                    verdict=comparison.verdict, differences=comparison.differences)
+    shown = pretty(replay)
+    assert shown.startswith("replay RPL of run ORIG (history): differs")
+    assert "[input data changed]" in shown and CSV in shown
+    assert "differences=[" not in shown  # not the dataclass repr

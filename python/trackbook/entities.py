@@ -304,6 +304,12 @@ class Replay:
     host: str | None = None
     pid: int | None = None
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """In IPython, ``trackbook.replay(...)`` shows its verdict and reasons, as the CLI prints them."""
+        from .replaying.text import replay_text
+
+        printer.text("Replay(...)" if cycle else replay_text(self))
+
 
 @dataclass(frozen=True)
 class AuditEntry:

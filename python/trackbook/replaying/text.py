@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..entities import Difference, Replay
-from .batch import BatchResult
+
+if TYPE_CHECKING:  # the batch machinery is not needed to show one replay
+    from .batch import BatchResult
 
 _CAUSE_WORDS = {
     "input_data_changed": "input data changed",
