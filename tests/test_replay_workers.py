@@ -94,3 +94,10 @@ def test_a_single_replay_reports_a_cell_error(tmp_path: Path) -> None:
     execution = run(notebook("x = 1", "raise ValueError('now fails')"), tmp_path)
     assert execution.completed and execution.cell_error
     assert execution.last_cell == 1
+
+
+def test_a_replay_leaves_the_users_ipython_history_alone(tmp_path: Path) -> None:
+    ipython_dir = tmp_path / "ipython"
+    execution = run(notebook("secret_step = 1\nprint('replayed')"), tmp_path, IPYTHONDIR=str(ipython_dir))
+    assert execution.completed and printed(execution).strip() == "replayed"
+    assert not list(ipython_dir.rglob("history.sqlite"))  # kept in memory, as nbclient's own kernels do

@@ -77,9 +77,13 @@ def _start_kernel(kernel_name: str, cwd: str, env: dict[str, str] | None) -> Any
     from .kernel import ReplayKernelManager
 
     kernel = ReplayKernelManager(kernel_name=kernel_name)
+    # As nbclient does for kernels it starts: a replay's cells stay out of
+    # the user's IPython history, and concurrent replays do not queue for
+    # its SQLite file.
+    arguments = ["--HistoryManager.hist_file=:memory:"] if kernel.ipykernel else []
 
     async def start() -> None:
-        await kernel.start_kernel(cwd=cwd, **({"env": env} if env is not None else {}))
+        await kernel.start_kernel(cwd=cwd, extra_arguments=arguments, **({"env": env} if env is not None else {}))
 
     asyncio.run(start())
     return kernel
