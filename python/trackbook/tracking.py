@@ -339,16 +339,16 @@ class Tracker:
         self._guard(active, "store", self._write, active, background)
 
     def _write(self, active: ActiveRun, background: bool) -> None:
-        run = active.run
-        env = run.environment
-        if env is not None and env.id in self._stored_environments:
-            # Stored already by this kernel: reference it by id only.
-            run = replace(run, environment=None)
         if self._outbox is not None:
             from .store.spool import Spool
 
             Spool(self._outbox).put(active.run)  # whole: the environment goes with it
             return
+        run = active.run
+        env = run.environment
+        if env is not None and env.id in self._stored_environments:
+            # Stored already by this kernel: reference it by id only.
+            run = replace(run, environment=None)
         written = self.store.finish_or_spool(run)
         self._write_behind = written and not self._in_replay
         if env is not None and written:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import sys
 import uuid
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,8 +118,8 @@ def replay_many(
 
     by_run: dict[str, BatchResult] = {}
     # Local replays keep one worker process per job between replays
-    # (workers.py); they start first, so their imports overlap opening the
-    # store and ordering the runs.
+    # (workers.py); they start first, so their interpreters start while
+    # the store is opened and the runs ordered.
     local_jobs = 0 if address is not None else min(jobs, len(run_ids))
     with reusing_workers(start=local_jobs), tqdm(
         total=len(run_ids), desc="replaying", unit="run", file=sys.stderr, disable=not progress

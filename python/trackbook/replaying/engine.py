@@ -15,8 +15,8 @@ no replay is left half-written; a process killed outright leaves a
 
 from __future__ import annotations
 
-import os
 import contextlib
+import os
 import socket
 import tempfile
 import threading
@@ -149,11 +149,11 @@ def run_replay(
     try:
         _replay(store, replay, timeout, report, output_path)
     except BaseException as exc:
-        report.close()
         replay.verdict = "failed"
         replay.failure = ReplayFailure(None, type(exc).__name__, str(exc) or "the replay was interrupted")
         replay.message = f"the replay stopped: {type(exc).__name__}: {exc}"
         if not isinstance(exc, Exception):  # Ctrl-C, SystemExit: record, then stop
+            report.close()
             _finish(store, replay)
             raise
     report.close()

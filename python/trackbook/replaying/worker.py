@@ -180,10 +180,9 @@ def serve(requests: Iterable[str]) -> None:
 
 
 def _write_outcome(path: str, outcome: dict[str, Any]) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(outcome, handle)
-    os.replace(tmp, path)
+    from ..atomic import write_atomically
+
+    write_atomically(path, json.dumps(outcome).encode("utf-8"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

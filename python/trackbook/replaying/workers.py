@@ -176,7 +176,7 @@ class WorkerPool:
         self._lock = threading.Lock()
 
     def start(self, count: int, env: Mapping[str, str]) -> None:
-        """Start ``count`` idle workers now, so their imports overlap the batch's own start."""
+        """Start ``count`` idle workers now, so their interpreters start while the batch prepares."""
         for _ in range(count):
             self._add(WorkerProcess(env), idle=True)
 
