@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from jupyter_client.channels import HBChannel
 
@@ -75,13 +76,15 @@ def test_ready_client_reports_a_kernel_that_died(tmp_path: Path, monkeypatch: py
 def test_stopping_the_manager_closes_every_client_it_made() -> None:
     # nbclient leaves its client open on a kernel it did not start: a worker
     # serving many replays would keep each one's heartbeat thread and sockets.
-    async def scenario() -> tuple[ReadyKernelClient, bool]:
+    async def scenario() -> tuple[ReadyKernelClient, bool, int]:
         manager, client = await _started()
         await client.wait_for_ready(timeout=60)
+        pid = manager.provisioner.process.pid  # type: ignore[union-attr]
         await manager.stop()
-        return client, manager.has_kernel
+        return client, manager.has_kernel, pid
 
-    client, has_kernel = asyncio.run(scenario())
+    client, has_kernel, pid = asyncio.run(scenario())
     assert not client.channels_running
     assert not has_kernel
+    assert not psutil.pid_exists(pid)  # ended and reaped, not left a zombie
     assert not [thread for thread in threading.enumerate() if isinstance(thread, HBChannel)]

@@ -13,7 +13,8 @@ has been read. nbclient matches replies and outputs to its own requests by
 message id, so nothing it waits for can be taken here.
 
 :class:`ReplayKernelManager` stops the clients made for its kernel along
-with the kernel. nbclient leaves a client open when it did not start the
+with the kernel, and waits for the killed kernel's exit rather than polling
+for it. nbclient leaves a client open when it did not start the
 kernel itself; in a worker that serves many replays, each such client kept
 a heartbeat thread and four sockets that went on reconnecting to the dead
 kernel's ports, and so to whichever later kernel was given one of them.
@@ -21,6 +22,9 @@ kernel's ports, and so to whichever later kernel was given one of them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import subprocess
 import time
 from queue import Empty
 from typing import Any
@@ -33,6 +37,8 @@ from jupyter_client.manager import AsyncKernelManager, KernelManager
 REPLY_WAIT_S = 1.0
 #: Seconds to wait on IOPub for the request's ``idle`` status before asking again (jupyter_client's value).
 IOPUB_WAIT_S = 0.2
+#: Seconds to wait for a killed kernel to end before jupyter_client's own wait takes over.
+KILL_WAIT_S = 5.0
 
 
 class ReadyKernelClient(AsyncKernelClient):
@@ -105,4 +111,12 @@ class ReplayKernelManager(AsyncKernelManager):
         for made in self._clients:
             made.stop_channels()
         self._clients.clear()
+        process = getattr(self.provisioner, "process", None)
+        if isinstance(process, subprocess.Popen) and self.provisioner is not None:
+            # jupyter_client checks every 0.1 s whether a killed kernel has
+            # ended; the last kernel of a batch is waited for, so wait for the
+            # exit itself. shutdown_kernel then finds it gone and cleans up.
+            await self.provisioner.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                await asyncio.to_thread(process.wait, KILL_WAIT_S)
         await self.shutdown_kernel(now=True)
