@@ -157,6 +157,16 @@ def test_finish_of_an_unknown_run_inserts_it_whole(store: Store) -> None:
     assert store.get_run(run.id) == run
 
 
+def test_replay_workloads_read_duration_and_history_length_only(store: Store) -> None:
+    run = full_run(store)
+    store.finish_run(run)
+    running = Run(id=new_run_id(), name="late", user="bob", host="h", pid=1, started_at=T0, code="x = 1")
+    store.create_run(running)  # no duration and no history yet
+    workloads = store.replay_workloads([run.id, running.id, "no-such-run", run.id])
+    assert workloads == {run.id: (3.000005, 4), running.id: (0.0, 0)}
+    assert store.replay_workloads([]) == {}
+
+
 def test_finishing_again_replaces_facets(store: Store) -> None:
     run = full_run(store)
     store.finish_run(run)

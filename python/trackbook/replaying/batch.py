@@ -155,17 +155,12 @@ def longest_first(store_url: str, run_ids: Sequence[str]) -> list[str]:
     """
     from ..store import open_store
 
-    costs: dict[str, float] = {}
     try:
         with open_store(store_url, create=False) as store:
-            for run_id in run_ids:
-                try:
-                    run = store.get_run_by_id(run_id)
-                except Exception:  # noqa: BLE001,S112  (the replay itself reports the problem)
-                    continue
-                costs[run_id] = (run.duration_s or 0.0) + _SECONDS_PER_CELL * len(run.history)
+            workloads = store.replay_workloads(run_ids)
     except Exception:  # noqa: BLE001  (ordering is an optimisation: never fail the batch for it)
         return list(run_ids)
+    costs = {run_id: seconds + _SECONDS_PER_CELL * entries for run_id, (seconds, entries) in workloads.items()}
     return sorted(run_ids, key=lambda run_id: -costs.get(run_id, -1.0))
 
 

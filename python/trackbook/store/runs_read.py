@@ -37,6 +37,8 @@ from .values import loads, metric_value_out, parse_optional_time, parse_time
 #: Shortest id prefix accepted as a run reference.
 MIN_PREFIX = 6
 _ULID_CHARS = re.compile(r"[0-9A-HJKMNP-TV-Z]+")
+#: Ids per ``IN (...)`` list: well under SQLite's oldest limit of 999 bound parameters.
+_IN_CHUNK = 500
 
 
 # -- filters -----------------------------------------------------------------------
@@ -323,6 +325,22 @@ def load_run(conn: Connection, run_id: str) -> Run:
         replay_of=row["replay_of"],
         tags=tags,
     )
+
+
+def replay_workloads(conn: Connection, run_ids: Iterable[str]) -> dict[str, tuple[float, int]]:
+    """For each existing run: its recorded duration (0 if none) and the number of history entries.
+
+    What ordering a batch of replays needs, without loading each run's
+    facets and environment (a fifth of a second for twenty runs).
+    """
+    wanted = list(dict.fromkeys(run_ids))
+    found: dict[str, tuple[float, int]] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start:start + _IN_CHUNK]
+        query = select(s.runs.c.id, s.runs.c.duration_s, s.runs.c.history).where(s.runs.c.id.in_(chunk))
+        for run_id, duration, history in conn.execute(query):
+            found[str(run_id)] = (float(duration or 0.0), len(loads(history, [])))
+    return found
 
 
 def get_environment(conn: Connection, env_id: str) -> Environment | None:

@@ -238,6 +238,11 @@ class Store(ReplayStoreMethods):
         """
         return self._db.run(lambda conn: runs_read.load_run(conn, run_id), write=False)
 
+    def replay_workloads(self, run_ids: Iterable[str]) -> dict[str, tuple[float, int]]:
+        """``{run id: (recorded seconds, history entries)}`` for the runs that exist, in one read."""
+        ids = list(run_ids)
+        return self._db.run(lambda conn: runs_read.replay_workloads(conn, ids), write=False)
+
     def query_runs(self, query: RunQuery) -> RunPage:
         """One page of a filtered, sorted listing with keyset pagination (the REST list).
 
