@@ -11,9 +11,10 @@ from typing import Any
 
 import psutil
 import pytest
+import zmq
 from jupyter_client.channels import HBChannel
 
-from trackbook.replaying.kernel import ReadyKernelClient, ReplayKernelManager
+from trackbook.replaying.kernel import RECONNECT_MS, ReadyKernelClient, ReplayKernelManager, without_debugger
 
 pytestmark = pytest.mark.kernel
 
@@ -88,3 +89,39 @@ def test_stopping_the_manager_closes_every_client_it_made() -> None:
     assert not has_kernel
     assert not psutil.pid_exists(pid)  # ended and reaped, not left a zombie
     assert not [thread for thread in threading.enumerate() if isinstance(thread, HBChannel)]
+
+
+def test_only_ipykernel_launches_change() -> None:
+    launch = ["/env/bin/python", "-m", "ipykernel_launcher", "-f", "/run/kernel-1.json", "--flag"]
+    changed = without_debugger(launch)
+    assert changed[:2] == ["/env/bin/python", "-c"] and changed[3:] == launch[3:]
+    assert without_debugger(["python", "-m", "ipykernel", "-f", "c.json"])[1] == "-c"
+    other = ["R", "--slave", "-e", "IRkernel::main()", "--args", "c.json"]
+    assert without_debugger(other) == other
+    assert without_debugger(["python", "-m"]) == ["python", "-m"]
+
+
+def test_a_replay_kernel_starts_without_the_debugger_and_can_still_import_it() -> None:
+    code = ("import sys, ipykernel.debugger as d; print(d._is_debugpy_available, 'debugpy' in sys.modules, "
+            "sys.argv[0].endswith('ipykernel_launcher.py'), sys.argv[1] == '-f'); import debugpy; print('imported')")
+
+    async def scenario() -> tuple[list[str], list[int]]:
+        manager, client = await _started()
+        try:
+            await client.wait_for_ready(timeout=60)
+            reconnect = [channel.socket.getsockopt(zmq.RECONNECT_IVL)
+                         for channel in (client.shell_channel, client.iopub_channel)]
+            out: list[str] = []
+            reply = await client.execute_interactive(
+                code, timeout=60,
+                output_hook=lambda msg: out.append(msg["content"]["text"]) if msg["msg_type"] == "stream" else None,
+            )
+            assert reply["content"]["status"] == "ok", reply["content"]
+            return "".join(out).splitlines(), reconnect
+        finally:
+            await _stop(manager, client)
+
+    lines, reconnect = asyncio.run(scenario())
+    assert lines == ["False False True True", "imported"]
+    # Quick reconnects: the client finds a kernel that is still binding its ports as soon as it is up.
+    assert reconnect == [RECONNECT_MS, RECONNECT_MS]

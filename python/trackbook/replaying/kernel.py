@@ -10,9 +10,12 @@ period stands in for: the ``idle`` status of its own last ``kernel_info``
 request on IOPub. IOPub is one ordered stream, so seeing that message proves
 the subscription is live and that everything the earlier requests published
 has been read. nbclient matches replies and outputs to its own requests by
-message id, so nothing it waits for can be taken here.
+message id, so nothing it waits for can be taken here. Its sockets retry
+a kernel that is still binding its ports every 10 ms rather than ZMQ's
+100 ms, which left a started kernel unseen for up to a quarter of a second.
 
-:class:`ReplayKernelManager` stops the clients made for its kernel along
+:class:`ReplayKernelManager` starts ipykernel without its debugger (see
+:data:`LAUNCH_WITHOUT_DEBUGGER`), stops the clients made for its kernel along
 with the kernel, and waits for the killed kernel's exit rather than polling
 for it. nbclient leaves a client open when it did not start the
 kernel itself; in a worker that serves many replays, each such client kept
@@ -29,20 +32,36 @@ import time
 from queue import Empty
 from typing import Any
 
+import zmq
+import zmq.asyncio
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.client import KernelClient
 from jupyter_client.manager import AsyncKernelManager, KernelManager
+from traitlets import default
 
 #: Seconds to wait for a ``kernel_info`` reply before asking again (jupyter_client's value).
 REPLY_WAIT_S = 1.0
 #: Seconds to wait on IOPub for the request's ``idle`` status before asking again (jupyter_client's value).
 IOPUB_WAIT_S = 0.2
+#: Milliseconds between a client socket's attempts to reach a kernel that is still starting.
+RECONNECT_MS = 10
 #: Seconds to wait for a killed kernel to end before jupyter_client's own wait takes over.
 KILL_WAIT_S = 5.0
 
 
 class ReadyKernelClient(AsyncKernelClient):
-    """An :class:`AsyncKernelClient` whose :meth:`wait_for_ready` returns without a quiet period."""
+    """An :class:`AsyncKernelClient` ready as soon as its kernel is: no quiet period, quick reconnects."""
+
+    @default("context")
+    def _reconnecting_context(self) -> zmq.asyncio.Context:
+        # The client connects before the kernel has bound its ports; ZMQ then
+        # retries every RECONNECT_IVL (0.1 s by default), so a kernel that
+        # was ready after 0.25 s was seen after 0.3-0.5 s, with both
+        # processes idle meanwhile.
+        self._created_context = True
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+        return context
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         """Return once the kernel answered ``kernel_info`` on shell and IOPub carried its ``idle`` status.
@@ -94,12 +113,52 @@ class ReadyKernelClient(AsyncKernelClient):
         return None
 
 
+#: Module names kernel specs run ipykernel with (``python -m ipykernel_launcher -f ...``).
+IPYKERNEL_MODULES = ("ipykernel_launcher", "ipykernel")
+
+#: What ``python -m ipykernel_launcher`` does, without importing the debugger.
+#: ipykernel imports debugpy as it starts, for JupyterLab's debugger panel:
+#: 0.2 s of CPU, a third of a short replay's, for a kernel nobody attaches
+#: to. debugpy is hidden only while the kernel starts; replayed cells that
+#: import it get it. Only the standard library and ipykernel are used: this
+#: runs in the kernel's own Python, where trackbook may not be installed.
+LAUNCH_WITHOUT_DEBUGGER = """\
+import importlib.util, sys
+from pathlib import Path
+if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
+    del sys.path[0]
+launcher = importlib.util.find_spec("ipykernel_launcher")
+if launcher is not None and launcher.origin:
+    sys.argv[0] = launcher.origin
+sys.modules["debugpy"] = None
+from ipykernel.kernelapp import IPKernelApp
+app = IPKernelApp.instance()
+app.initialize()
+del sys.modules["debugpy"]
+app.start()
+"""
+
+
+def without_debugger(cmd: list[str]) -> list[str]:
+    """``cmd`` with ``-m ipykernel_launcher`` (or ``-m ipykernel``) run by :data:`LAUNCH_WITHOUT_DEBUGGER`.
+
+    Any other command (another language, a wrapper script) is returned unchanged.
+    """
+    for index in range(len(cmd) - 1):
+        if cmd[index] == "-m" and cmd[index + 1] in IPYKERNEL_MODULES:
+            return [*cmd[:index], "-c", LAUNCH_WITHOUT_DEBUGGER, *cmd[index + 2:]]
+    return cmd
+
+
 class ReplayKernelManager(AsyncKernelManager):
-    """Starts one replay's kernel; :meth:`stop` ends it and every client made for it."""
+    """Starts one replay's kernel (without the debugger); :meth:`stop` ends it and every client made for it."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(client_factory=ReadyKernelClient, **kwargs)
         self._clients: list[KernelClient] = []
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        return without_debugger(super().format_kernel_cmd(extra_arguments))
 
     def client(self, **kwargs: Any) -> AsyncKernelClient:  # type: ignore[override]
         made = super().client(**kwargs)
