@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from trackbook.entities import HistoryEntry, Metric, Run, new_run_id
+from trackbook.exceptions import StoreUnavailableError
 from trackbook.store import open_store
 
 WRITERS = 8
@@ -98,3 +101,46 @@ def test_eight_writers_and_a_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         report = store.verify()
         assert report.ok, report.problems
         assert store.spool.pending() == []
+
+
+def test_threads_sharing_one_store_take_turns_to_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One open store, as a replay batch's threads and a server's handlers share it.
+    monkeypatch.setenv("TRACKBOOK_SPOOL_DIR", str(tmp_path / "spool"))
+    with open_store(str(tmp_path / "store")) as store:
+
+        def write(worker: int) -> None:
+            for i in range(25):
+                run = Run(id=new_run_id(), name=f"t{worker}-{i}", pid=os.getpid(), code="x = 1")
+                store.create_run(run)
+                run.status, run.metrics = "finished", {"i": i}
+                store.finish_run(run)
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(write, range(4)))
+        assert len(store.list_runs()) == 100
+        assert store.verify().ok
+
+
+def test_a_writer_kept_waiting_by_another_thread_gets_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKBOOK_SPOOL_DIR", str(tmp_path / "spool"))
+    with open_store(str(tmp_path / "store"), lock_timeout=0.2) as store:
+        holding, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with store._write():
+                holding.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            assert holding.wait(10)
+            with pytest.raises(StoreUnavailableError, match="locked by another thread"):
+                store.create_run(Run(id=new_run_id(), name="late", pid=os.getpid(), code="x = 1"))
+        finally:
+            release.set()
+            holder.join()
+        store.create_run(Run(id=new_run_id(), name="later", pid=os.getpid(), code="x = 1"))
+        assert [summary.name for summary in store.list_runs()] == ["later"]

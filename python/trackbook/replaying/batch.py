@@ -1,10 +1,11 @@
 """Replay many runs in parallel: threads on this machine, or a Dask cluster.
 
-Both executors run the same function, :func:`replay_by_url`, which opens the
-store by URL and replays one run id, so a replay on a Dask worker is the
-replay that runs here. Each replay executes its notebook in a child process
-of the worker (:mod:`.execute`), so the parallelism is one kernel per job;
-a local batch keeps those worker processes between replays (:mod:`.workers`).
+Both executors run the same function, :func:`replay_in`, on an open store
+(a Dask worker opens it by URL, :func:`replay_by_url`; a local batch shares
+one), so a replay on a Dask worker is the replay that runs here. Each
+replay executes its notebook in a child process of the worker
+(:mod:`.execute`), so the parallelism is one kernel per job; a local batch
+keeps those worker processes between replays (:mod:`.workers`).
 On this machine the jobs are threads: the work happens in those child
 processes, and a process per job would pay another interpreter start and
 store import, a tenth of a short replay's CPU.
@@ -58,7 +59,7 @@ class BatchResult:
 
 
 def replay_by_url(store_url: str, run_id: str, options: ReplayOptions) -> BatchResult:
-    """Replay ``run_id`` of the store at ``store_url`` in this process (what workers run).
+    """Replay ``run_id`` of the store at ``store_url`` in this process (what Dask workers run).
 
     Errors that prevent a replay record (the run is gone, the store cannot be
     opened) come back as :attr:`BatchResult.error`, so one bad run does not
@@ -68,13 +69,25 @@ def replay_by_url(store_url: str, run_id: str, options: ReplayOptions) -> BatchR
 
     try:
         with open_store(store_url, create=False) as store:
-            replay = replay_run(
-                store, run_id, mode=options.mode, overrides=options.overrides,
-                rtol=options.rtol, atol=options.atol, timeout=options.timeout,
-            )
+            return replay_in(store, run_id, options)
+    except Exception as exc:  # one bad run must not end the batch; its reason is reported
+        return _error(run_id, exc)
+
+
+def replay_in(store: Any, run_id: str, options: ReplayOptions) -> BatchResult:
+    """Replay ``run_id`` of an open store; errors come back as :attr:`BatchResult.error`."""
+    try:
+        replay = replay_run(
+            store, run_id, mode=options.mode, overrides=options.overrides,
+            rtol=options.rtol, atol=options.atol, timeout=options.timeout,
+        )
         return BatchResult(run_id, replay)
     except Exception as exc:  # one bad run must not end the batch; its reason is reported
-        return BatchResult(run_id, error=f"{type(exc).__name__}: {exc}")
+        return _error(run_id, exc)
+
+
+def _error(run_id: str, exc: Exception) -> BatchResult:
+    return BatchResult(run_id, error=f"{type(exc).__name__}: {exc}")
 
 
 def replay_many(
@@ -126,10 +139,8 @@ def replay_many(
     ) as bar:
         if address is not None:
             results = _on_dask(address, store_url, longest_first(store_url, run_ids), options)
-        elif jobs == 1 or len(run_ids) <= 1:
-            results = (replay_by_url(store_url, run_id, options) for run_id in run_ids)
         else:
-            results = _on_threads(jobs, store_url, longest_first(store_url, run_ids), options)
+            results = _here(jobs, store_url, run_ids, options)
         for result in results:
             by_run[result.run_id] = result
             if result.replay is not None:
@@ -157,20 +168,49 @@ def longest_first(store_url: str, run_ids: Sequence[str]) -> list[str]:
 
     try:
         with open_store(store_url, create=False) as store:
-            workloads = store.replay_workloads(run_ids)
+            return _longest_first_in(store, run_ids)
+    except Exception:  # noqa: BLE001  (ordering is an optimisation: never fail the batch for it)
+        return list(run_ids)
+
+
+def _longest_first_in(store: Any, run_ids: Sequence[str]) -> list[str]:
+    try:
+        workloads = store.replay_workloads(run_ids)
     except Exception:  # noqa: BLE001  (ordering is an optimisation: never fail the batch for it)
         return list(run_ids)
     costs = {run_id: seconds + _SECONDS_PER_CELL * entries for run_id, (seconds, entries) in workloads.items()}
     return sorted(run_ids, key=lambda run_id: -costs.get(run_id, -1.0))
 
 
-def _on_threads(jobs: int, store_url: str, run_ids: Sequence[str], options: ReplayOptions) -> Iterator[BatchResult]:
+def _here(jobs: int, store_url: str, run_ids: Sequence[str], options: ReplayOptions) -> Iterator[BatchResult]:
+    """Replays on this machine, sharing one open store.
+
+    One store for the whole batch, rather than one per replay: its threads
+    take turns to write without SQLite's busy sleeps, and the store's
+    write-ahead log is checkpointed once, at the end, instead of after each
+    replay while the others write.
+    """
+    from ..store import open_store
+
+    try:
+        store = open_store(store_url, create=False)
+    except Exception as exc:  # every run gets the reason, as each would have alone
+        yield from (_error(run_id, exc) for run_id in run_ids)
+        return
+    with store:
+        if jobs == 1 or len(run_ids) <= 1:
+            yield from (replay_in(store, run_id, options) for run_id in run_ids)
+        else:
+            yield from _on_threads(jobs, store, _longest_first_in(store, run_ids), options)
+
+
+def _on_threads(jobs: int, store: Any, run_ids: Sequence[str], options: ReplayOptions) -> Iterator[BatchResult]:
     """Each result as its replay ends; the runs start in the order given."""
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="trackbook-replay")
     try:
-        futures = [pool.submit(replay_by_url, store_url, run_id, options) for run_id in run_ids]
+        futures = [pool.submit(replay_in, store, run_id, options) for run_id in run_ids]
         for future in as_completed(futures):
-            yield future.result()  # replay_by_url reports its own errors
+            yield future.result()  # replay_in reports its own errors
     finally:
         # A batch stopped early (Ctrl-C) starts nothing more; closing the
         # worker pool then ends the replays under way.

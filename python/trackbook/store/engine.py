@@ -17,6 +17,11 @@ SQLite is tuned for many kernels writing while a server reads:
   jitter around it, up to ``lock_timeout`` seconds in all; then
   :class:`~trackbook.exceptions.StoreUnavailableError`, which callers turn
   into a spooled run rather than a lost one.
+- Threads of one process take turns on a lock of their own before
+  ``BEGIN IMMEDIATE``. SQLite's busy handler sleeps 1, 2, 5, 10 ms... between
+  tries, so a writer that queued behind another thread's short transaction
+  slept for longer than that transaction took; a lock hands over at once.
+  Other processes still meet the busy handler.
 
 PostgreSQL goes through the same Core code with psycopg 3.
 """
@@ -28,6 +33,7 @@ import importlib.util
 import os
 import random
 import sqlite3
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -82,6 +88,9 @@ class Database:
         self.lock_timeout = max(0.0, float(lock_timeout))
         self.engine = _create_engine(location, self.lock_timeout)
         self.dialect = self.engine.dialect.name
+        # Re-entrant: a thread inside a write transaction is not stopped by
+        # its own turn (SQLite itself then reports the nested writer busy).
+        self._writers = threading.RLock() if self.dialect == "sqlite" else None
         _dispose_in_forked_children(self.engine)
 
     # -- transactions ---------------------------------------------------------
@@ -94,23 +103,29 @@ class Database:
         within ``lock_timeout``; errors from the body are translated into
         trackbook's :class:`StoreError` tree but not retried (use :meth:`run`).
         """
-        conn = self._begin_with_retry(write)
-        try:
+        deadline = time.monotonic() + self.lock_timeout
+        with self._turn(write, deadline):
+            conn = self._begin_with_retry(write, deadline)
             try:
-                yield conn
-                conn.commit()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    conn.rollback()
-                raise
-        except (SQLAlchemyError, OSError) as exc:
-            raise self.translate(exc, write) from exc
-        finally:
-            conn.close()
+                try:
+                    yield conn
+                    conn.commit()
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        conn.rollback()
+                    raise
+            except (SQLAlchemyError, OSError) as exc:
+                raise self.translate(exc, write) from exc
+            finally:
+                conn.close()
 
     def run(self, fn: Callable[[Connection], T], *, write: bool) -> T:
         """Run ``fn(conn)`` in one transaction, retrying the whole of it while the store is busy."""
         deadline = time.monotonic() + self.lock_timeout
+        with self._turn(write, deadline):
+            return self._run_with_retry(fn, write, deadline)
+
+    def _run_with_retry(self, fn: Callable[[Connection], T], write: bool, deadline: float) -> T:
         attempt = 0
         while True:
             try:
@@ -138,8 +153,22 @@ class Database:
             finally:
                 conn.close()
 
-    def _begin_with_retry(self, write: bool) -> Connection:
-        deadline = time.monotonic() + self.lock_timeout
+    @contextlib.contextmanager
+    def _turn(self, write: bool, deadline: float) -> Iterator[None]:
+        """This thread's turn to write, among this process's threads (SQLite only)."""
+        if not write or self._writers is None:
+            yield
+            return
+        if not self._writers.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise StoreUnavailableError(
+                f"the store {self.location.display_url} stayed locked by another thread for {self.lock_timeout:g} s"
+            )
+        try:
+            yield
+        finally:
+            self._writers.release()
+
+    def _begin_with_retry(self, write: bool, deadline: float) -> Connection:
         attempt = 0
         while True:
             conn: Connection | None = None
