@@ -5,13 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import trackbook
 
 
 def test_all_matches_the_public_names() -> None:
+    # dir(): the public names are imported on first use (PEP 562).
     public = {
-        name for name, value in vars(trackbook).items()
-        if not name.startswith("_") and not isinstance(value, type(sys)) and name not in {"annotations", "Any"}
+        name for name in dir(trackbook)
+        if not name.startswith("_") and not isinstance(getattr(trackbook, name), type(sys))
+        and name not in {"annotations", "Any", "TYPE_CHECKING"}
     }
     public.discard("load_ipython_extension")
     public.discard("unload_ipython_extension")
@@ -30,6 +34,14 @@ def test_design_names_are_exported() -> None:
     for name in ("log_param", "log_params", "log_metric", "log_metrics", "log_artifact", "set_tag",
                  "runs", "get_run", "last_run", "compare", "replay", "audit_report"):
         assert callable(getattr(trackbook, name)), name
+
+
+def test_star_import_gives_every_public_name() -> None:
+    namespace: dict[str, object] = {}
+    exec("from trackbook import *", namespace)  # noqa: S102
+    assert set(trackbook.__all__) <= set(namespace)
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        trackbook.no_such_name  # noqa: B018
 
 
 def test_importing_trackbook_stays_light() -> None:

@@ -120,6 +120,13 @@ def _run_papermill(request: dict[str, Any], kernel: Any) -> dict[str, Any]:
     return {"completed": True, "cell_error": False, "ename": None, "evalue": None}
 
 
+#: Modules jsonschema imports, if installed, only to check string formats.
+_FORMAT_CHECK_MODULES = (
+    "rfc3987_syntax", "rfc3987", "rfc3986_validator", "rfc3339_validator", "arrow", "isoduration",
+    "fqdn", "webcolors", "uri_template", "jsonpointer",
+)
+
+
 def _skip_slow_optional_imports() -> None:
     """Keep seconds of imports this process never uses out of every replay.
 
@@ -128,9 +135,12 @@ def _skip_slow_optional_imports() -> None:
     papermill on local files; the kernel is a process of its own and is not
     affected.
     """
-    # rfc3987_syntax builds a parser grammar at import (python-jsonschema/jsonschema#1521);
-    # only jsonschema's "iri" format check uses it, which notebook validation never needs.
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    # jsonschema imports these for its optional "format" checks, which
+    # notebook validation never runs (a fifth of papermill's import time);
+    # rfc3987_syntax also builds a parser grammar at import
+    # (python-jsonschema/jsonschema#1521).
+    for name in _FORMAT_CHECK_MODULES:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
     # papermill's iorw imports pyarrow.fs for its optional HDFS handler.
     sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
 
