@@ -13,6 +13,7 @@ import pytest
 
 from trackbook.entities import (
     Artifact,
+    CellRun,
     Dependency,
     Environment,
     HistoryEntry,
@@ -165,6 +166,19 @@ def test_replay_workloads_read_duration_and_history_length_only(store: Store) ->
     workloads = store.replay_workloads([run.id, running.id, "no-such-run", run.id])
     assert workloads == {run.id: (3.000005, 4), running.id: (0.0, 0)}
     assert store.replay_workloads([]) == {}
+
+
+def test_cell_runs_name_each_runs_cell_and_seeds_newest_first(store: Store) -> None:
+    older = full_run(store, name="older")
+    newer = full_run(store, started=T0 + dt.timedelta(seconds=10), name="newer")
+    elsewhere = Run(id=new_run_id(), name="other", notebook="other.ipynb", started_at=T0, code="y = 2")
+    for run in (older, newer, elsewhere):
+        store.finish_run(run)
+    cells = store.cell_runs("work/train.ipynb", limit=10)
+    assert [cell.id for cell in cells] == [newer.id, older.id]
+    assert cells[1] == CellRun(older.id, older.started_at, "laptop", 4242, 7, "cell-7", older.code, older.seeds)
+    assert [cell.id for cell in store.cell_runs("work/train.ipynb", limit=1)] == [newer.id]
+    assert len(store.cell_runs(None, limit=10)) == 3
 
 
 def test_finishing_again_replaces_facets(store: Store) -> None:

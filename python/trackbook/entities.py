@@ -196,6 +196,20 @@ class RunSummary:
     replay_of: str | None = None
 
 
+@dataclass(frozen=True)
+class CellRun:
+    """Which cell of which kernel a run recorded, and its seeds (a replay matches history against these)."""
+
+    id: str
+    started_at: dt.datetime
+    host: str | None
+    pid: int | None
+    execution_count: int | None
+    cell_id: str | None
+    code: str
+    seeds: dict[str, Any]
+
+
 def current_user() -> str | None:
     """The login name, without failing in containers that have none."""
     for name in ("USER", "LOGNAME", "USERNAME"):

@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..entities import Run
+from ..entities import CellRun, Run
 from ..exceptions import UsageError
 from .nbfiles import cell_source, new_code_cell, new_markdown_cell, new_notebook, read_notebook
 from .parameters import PARAMETERS_TAG, check_overridable, parameters_source, rewrite_assignments
@@ -159,7 +159,7 @@ def build_notebook(
     *,
     replay_id: str,
     overrides: Mapping[str, Any],
-    earlier_runs: Mapping[int, Run] | None = None,
+    earlier_runs: Mapping[int, CellRun] | None = None,
     kernel_name: str = "python3",
 ) -> ReplayNotebook:
     """Assemble the notebook: parameters cell, replayed cells, the tracked cell last.
@@ -221,7 +221,7 @@ def build_notebook(
     return ReplayNotebook(nb, target_index=len(nb["cells"]) - 1, plan=plan, notes=notes)
 
 
-def _directive(original: Run | None, cell: SourceCell, target: bool) -> CellDirective:
+def _directive(original: Run | CellRun | None, cell: SourceCell, target: bool) -> CellDirective:
     if original is None:
         return CellDirective(cell_id=cell.cell_id)
     seed = original.seeds.get("seed")

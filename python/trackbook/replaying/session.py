@@ -16,24 +16,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..entities import Run
+from ..entities import CellRun, Run
 from .notebook import SourceCell, tracked_positions
 
 #: How many earlier runs of the notebook are examined at most.
 MAX_CANDIDATES = 200
 
 
-def earlier_runs(store: Any, run: Run, cells: Sequence[SourceCell]) -> dict[int, Run]:
-    """Index in ``cells`` -> the original run of that earlier ``%%track`` cell."""
+def earlier_runs(store: Any, run: Run, cells: Sequence[SourceCell]) -> dict[int, CellRun]:
+    """Index in ``cells`` -> the original run of that earlier ``%%track`` cell.
+
+    Matched on the columns that name a cell (one read), not by loading each
+    candidate run: a run late in a long session has many.
+    """
     positions = tracked_positions(cells)
     if not positions:
         return {}
     wanted = {i: cells[i] for i in positions}
-    found: dict[int, Run] = {}
-    for summary in store.list_runs(notebook=run.notebook, limit=MAX_CANDIDATES):
-        if summary.id == run.id or summary.started_at > run.started_at:
+    found: dict[int, CellRun] = {}
+    for candidate in store.cell_runs(run.notebook, limit=MAX_CANDIDATES):
+        if candidate.id == run.id or candidate.started_at > run.started_at:
             continue
-        candidate: Run = store.get_run_by_id(summary.id)
         if (candidate.host, candidate.pid) != (run.host, run.pid):
             continue
         for index, cell in wanted.items():
@@ -44,7 +47,7 @@ def earlier_runs(store: Any, run: Run, cells: Sequence[SourceCell]) -> dict[int,
     return found
 
 
-def _same_cell(candidate: Run, cell: SourceCell) -> bool:
+def _same_cell(candidate: CellRun, cell: SourceCell) -> bool:
     if cell.execution_count is not None:
         if candidate.execution_count != cell.execution_count:
             return False

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from ..entities import (
     RUN_STATUSES,
     Artifact,
+    CellRun,
     Dependency,
     Environment,
     HistoryEntry,
@@ -325,6 +326,19 @@ def load_run(conn: Connection, run_id: str) -> Run:
         replay_of=row["replay_of"],
         tags=tags,
     )
+
+
+def cell_runs(conn: Connection, notebook: str | None, limit: int) -> list[CellRun]:
+    """The newest ``limit`` runs of ``notebook`` (of any notebook if ``None``), newest first, as :class:`CellRun`."""
+    r = s.runs.c
+    query = newest_first(filtered_runs(notebook=notebook), limit).with_only_columns(
+        r.id, r.started_at, r.host, r.pid, r.execution_count, r.cell_id, r.code, r.seeds
+    )
+    return [
+        CellRun(row.id, parse_time(row.started_at), row.host, row.pid, row.execution_count, row.cell_id,
+                row.code or "", loads(row.seeds, {}))
+        for row in conn.execute(query)
+    ]
 
 
 def replay_workloads(conn: Connection, run_ids: Iterable[str]) -> dict[str, tuple[float, int]]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from ..entities import Artifact, Environment, Run, RunSummary, RunWarning
+from ..entities import Artifact, CellRun, Environment, Run, RunSummary, RunWarning
 from ..exceptions import StoreError, StoreNotFoundError, StoreUnavailableError
 from . import frame, liveness, migrate, model_files, runs_page, runs_read, runs_write
 from . import schema as s
@@ -237,6 +237,10 @@ class Store(ReplayStoreMethods):
         RunNotFoundError
         """
         return self._db.run(lambda conn: runs_read.load_run(conn, run_id), write=False)
+
+    def cell_runs(self, notebook: str | None, *, limit: int) -> list[CellRun]:
+        """Which cell each of the newest ``limit`` runs of ``notebook`` recorded, newest first (one read)."""
+        return self._db.run(lambda conn: runs_read.cell_runs(conn, notebook, limit), write=False)
 
     def replay_workloads(self, run_ids: Iterable[str]) -> dict[str, tuple[float, int]]:
         """``{run id: (recorded seconds, history entries)}`` for the runs that exist, in one read."""
