@@ -229,7 +229,8 @@ def _replay_over_rest(session: Any, url: str, run_id: str, count: int) -> list[s
             if replay_id not in verdicts:
                 body = session.get(f"{url}/trackbook/replays/{replay_id}", timeout=30).json()
                 if body["status"] == "done":
-                    verdicts[replay_id] = body["verdict"]
+                    verdicts[replay_id] = body["verdict"] if body["verdict"] == "reproduced" else (
+                        f"{body['verdict']} ({body.get('failure')}; {body.get('message')})")
     return [verdicts[replay_id] for replay_id in started]
 
 

@@ -19,8 +19,10 @@ from trackbook.replaying.kernel import RECONNECT_MS, ReadyKernelClient, ReplayKe
 pytestmark = pytest.mark.kernel
 
 
-async def _started(kernel_name: str = "python3") -> tuple[ReplayKernelManager, ReadyKernelClient]:
-    manager = ReplayKernelManager(kernel_name=kernel_name)
+async def _started(
+    kernel_name: str = "python3", socket_dir: str | None = None
+) -> tuple[ReplayKernelManager, ReadyKernelClient]:
+    manager = ReplayKernelManager(kernel_name=kernel_name, socket_dir=socket_dir)
     await manager.start_kernel()
     client = manager.client()
     assert isinstance(client, ReadyKernelClient)
@@ -101,14 +103,15 @@ def test_only_ipykernel_launches_change() -> None:
     assert without_debugger(["python", "-m"]) == ["python", "-m"]
 
 
-def test_a_replay_kernel_starts_without_the_debugger_and_can_still_import_it() -> None:
+def test_a_replay_kernel_starts_without_the_debugger_and_can_still_import_it(tmp_path: Path) -> None:
     code = ("import sys, ipykernel.debugger as d; print(d._is_debugpy_available, 'debugpy' in sys.modules, "
             "sys.argv[0].endswith('ipykernel_launcher.py'), sys.argv[1] == '-f'); import debugpy; print('imported')")
 
     async def scenario() -> tuple[list[str], list[int]]:
-        manager, client = await _started()
+        manager, client = await _started(socket_dir=str(tmp_path))
         try:
             await client.wait_for_ready(timeout=60)
+            assert client.transport == "ipc"
             reconnect = [channel.socket.getsockopt(zmq.RECONNECT_IVL)
                          for channel in (client.shell_channel, client.iopub_channel)]
             out: list[str] = []
@@ -123,5 +126,20 @@ def test_a_replay_kernel_starts_without_the_debugger_and_can_still_import_it() -
 
     lines, reconnect = asyncio.run(scenario())
     assert lines == ["False False True True", "imported"]
-    # Quick reconnects: the client finds a kernel that is still binding its ports as soon as it is up.
+    # Quick reconnects: the client finds a kernel that is still binding its sockets as soon as it is up.
     assert reconnect == [RECONNECT_MS, RECONNECT_MS]
+    assert list(tmp_path.iterdir()) == []  # connection file and sockets removed with the kernel
+
+
+def test_over_tcp_the_client_keeps_zmqs_reconnect_interval() -> None:
+    # Each TCP attempt takes a local port: quick retries would compete with starting kernels for them.
+    async def scenario() -> int:
+        manager, client = await _started()
+        try:
+            await client.wait_for_ready(timeout=60)
+            assert client.transport == "tcp"
+            return int(client.shell_channel.socket.getsockopt(zmq.RECONNECT_IVL))
+        finally:
+            await _stop(manager, client)
+
+    assert asyncio.run(scenario()) != RECONNECT_MS

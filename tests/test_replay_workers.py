@@ -55,6 +55,7 @@ def test_a_batch_starts_its_workers_ahead_and_lends_each_to_one_replay_at_a_time
         assert pool is not None
         ahead = {process.pid for process in pool.started}
         assert len(ahead) == 2  # before any replay asked for one
+        assert all("--preload" in process.args for process in pool.started)  # importing papermill meanwhile
         with ThreadPoolExecutor(max_workers=2) as threads:
             executions = list(threads.map(lambda _: run(nb, tmp_path), range(6)))
         assert {process.pid for process in pool.started} == ahead  # reused, none added
@@ -82,12 +83,29 @@ def test_a_worker_past_its_deadline_is_killed(tmp_path: Path) -> None:
                "result": str(tmp_path / "result.json"), "kernel_name": "python3", "cwd": str(tmp_path),
                "env": dict(os.environ), "cell_timeout": 300, "start_timeout": 60}
     (tmp_path / "request.json").write_text(json.dumps(request), encoding="utf-8")
-    worker = WorkerProcess(os.environ)
+    sockets = tmp_path / "tmp"
+    sockets.mkdir()
+    worker = WorkerProcess({**os.environ, "TMPDIR": str(sockets)})
     cells: list[int] = []
     assert worker.execute(str(tmp_path / "request.json"), 8, on_cell=cells.append) == "timeout"
     assert not worker.alive and cells == [0]
     assert not (tmp_path / "result.json").exists()
     worker.close()
+    assert list(sockets.iterdir()) == []  # the killed worker removed its kernel's socket directory
+
+
+def test_kernels_talk_over_unix_sockets_in_a_private_directory_removed_at_the_end(tmp_path: Path) -> None:
+    code = ("import json, os, stat, sys\npath = sys.argv[sys.argv.index('-f') + 1]\n"
+            "print(json.load(open(path))['transport'], oct(os.stat(os.path.dirname(path)).st_mode & 0o777))")
+    sockets = tmp_path / "tmp"
+    sockets.mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TMPDIR", str(sockets))  # the worker's temporary directory
+        with reusing_workers(start=1):
+            execution = run(notebook(code), tmp_path)
+            assert len(list(sockets.iterdir())) == 1
+    assert execution.completed and printed(execution).split() == ["ipc", "0o700"]
+    assert list(sockets.iterdir()) == []
 
 
 def test_a_single_replay_reports_a_cell_error(tmp_path: Path) -> None:

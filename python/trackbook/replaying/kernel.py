@@ -10,11 +10,16 @@ period stands in for: the ``idle`` status of its own last ``kernel_info``
 request on IOPub. IOPub is one ordered stream, so seeing that message proves
 the subscription is live and that everything the earlier requests published
 has been read. nbclient matches replies and outputs to its own requests by
-message id, so nothing it waits for can be taken here. Its sockets retry
-a kernel that is still binding its ports every 10 ms rather than ZMQ's
-100 ms, which left a started kernel unseen for up to a quarter of a second.
+message id, so nothing it waits for can be taken here. Over IPC its
+sockets retry a kernel that is still binding them every 10 ms rather than
+ZMQ's 100 ms, which left a started kernel unseen for up to a quarter of a
+second.
 
-:class:`ReplayKernelManager` starts ipykernel without its debugger (see
+:class:`ReplayKernelManager` talks to its kernel over Unix sockets in a
+private directory when given one: no TCP ports to pick, so no port that
+another process takes between the choice and the kernel's bind (a kernel
+that loses that race dies at start), and no other local user can connect.
+It starts ipykernel without its debugger (see
 :data:`LAUNCH_WITHOUT_DEBUGGER`), stops the clients made for its kernel along
 with the kernel, and waits for the killed kernel's exit rather than polling
 for it. nbclient leaves a client open when it did not start the
@@ -27,8 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import time
+import uuid
 from queue import Empty
 from typing import Any
 
@@ -45,6 +52,8 @@ REPLY_WAIT_S = 1.0
 IOPUB_WAIT_S = 0.2
 #: Milliseconds between a client socket's attempts to reach a kernel that is still starting.
 RECONNECT_MS = 10
+#: Longest Unix socket path accepted everywhere (macOS allows 104 bytes, Linux 108).
+MAX_SOCKET_PATH = 100
 #: Seconds to wait for a killed kernel to end before jupyter_client's own wait takes over.
 KILL_WAIT_S = 5.0
 
@@ -54,13 +63,16 @@ class ReadyKernelClient(AsyncKernelClient):
 
     @default("context")
     def _reconnecting_context(self) -> zmq.asyncio.Context:
-        # The client connects before the kernel has bound its ports; ZMQ then
-        # retries every RECONNECT_IVL (0.1 s by default), so a kernel that
-        # was ready after 0.25 s was seen after 0.3-0.5 s, with both
-        # processes idle meanwhile.
+        # The client connects before the kernel has bound its sockets; ZMQ
+        # then retries every RECONNECT_IVL (0.1 s by default), so a kernel
+        # that was ready after 0.25 s was seen after 0.3-0.5 s, with both
+        # processes idle meanwhile. Only over IPC: every TCP attempt takes a
+        # local port, and a hundred a second raise the odds that one is a
+        # port a starting kernel is about to bind.
         self._created_context = True
         context = zmq.asyncio.Context()
-        context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+        if self.transport == "ipc":
+            context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
         return context
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
@@ -153,7 +165,12 @@ def without_debugger(cmd: list[str]) -> list[str]:
 class ReplayKernelManager(AsyncKernelManager):
     """Starts one replay's kernel (without the debugger); :meth:`stop` ends it and every client made for it."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, socket_dir: str | None = None, **kwargs: Any) -> None:
+        """``socket_dir``: a private directory for the kernel's IPC sockets (POSIX); TCP without one."""
+        if socket_dir is not None and os.name == "posix":
+            connection_file = os.path.join(socket_dir, f"k-{uuid.uuid4().hex[:12]}.json")
+            if len(connection_file) <= MAX_SOCKET_PATH - len("-ipc-99") + len(".json"):
+                kwargs.update(transport="ipc", connection_file=connection_file)
         super().__init__(client_factory=ReadyKernelClient, **kwargs)
         self._clients: list[KernelClient] = []
 

@@ -9,7 +9,11 @@ or papermill's memory after the replay.
 The worker reads request paths from standard input, one per line, and
 executes them in turn, each in a fresh kernel, until standard input closes.
 A batch keeps its workers between replays, so papermill is imported once per
-worker rather than once per replay (half a second of CPU each time).
+worker rather than once per replay (half a second of CPU each time); the
+workers it starts ahead of its first request (``--preload``) import it
+while the batch opens the store. Kernels talk to the worker over Unix
+sockets in a private temporary directory, removed when the worker ends,
+whether its input closed, it was killed (SIGTERM) or its parent died.
 
 A request is a JSON file: ``input``, ``output`` (notebook paths), ``result``
 (where this process writes its outcome), ``kernel_name``, ``cwd``, ``env``
@@ -30,10 +34,13 @@ import asyncio
 import json
 import logging
 import os
+import shutil
+import signal
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 _CELL_START = "Executing Cell "
@@ -51,12 +58,12 @@ class _ProgressHandler(logging.Handler):
             print(json.dumps({"cell": int(number) - 1}), flush=True)
 
 
-def _execute(request: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+def _execute(request: dict[str, Any], socket_dir: str | None = None) -> tuple[dict[str, Any], Any]:
     """The outcome, and the kernel still running (``None`` if none started)."""
     try:
         # The kernel boots in its own process while this one imports papermill
         # (half a second each, the first time): start it first.
-        kernel = _start_kernel(request["kernel_name"], request["cwd"], request.get("env"))
+        kernel = _start_kernel(request["kernel_name"], request["cwd"], request.get("env"), socket_dir)
     except Exception as exc:  # no such kernel, it would not start
         return {"completed": False, "cell_error": False, "ename": type(exc).__name__, "evalue": str(exc)}, None
     return _run_papermill(request, kernel), kernel
@@ -73,10 +80,10 @@ def _stop_kernel(kernel: Any) -> None:
         logging.getLogger(__name__).debug("stopping the kernel failed", exc_info=True)
 
 
-def _start_kernel(kernel_name: str, cwd: str, env: dict[str, str] | None) -> Any:
+def _start_kernel(kernel_name: str, cwd: str, env: dict[str, str] | None, socket_dir: str | None) -> Any:
     from .kernel import ReplayKernelManager
 
-    kernel = ReplayKernelManager(kernel_name=kernel_name)
+    kernel = ReplayKernelManager(kernel_name=kernel_name, socket_dir=socket_dir)
     # As nbclient does for kernels it starts: a replay's cells stay out of
     # the user's IPython history, and concurrent replays do not queue for
     # its SQLite file.
@@ -145,8 +152,16 @@ def _skip_slow_optional_imports() -> None:
     sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
 
 
-def _exit_with_parent() -> None:
-    """End this process (and so its kernel) if the replaying process dies.
+def _preload() -> None:
+    """Import what a request needs now, while the batch that started this worker prepares its first."""
+    _skip_slow_optional_imports()
+    import papermill  # noqa: F401
+
+    from . import kernel  # noqa: F401
+
+
+def _exit_with_parent(cleanup: Callable[[], None]) -> None:
+    """End this process (and so its kernel) if the replaying process dies, after ``cleanup``.
 
     The replay record is then closed as failed by ``mark_abandoned_replays``;
     a kernel left running would record a run nobody waits for.
@@ -157,17 +172,18 @@ def _exit_with_parent() -> None:
         while True:
             time.sleep(0.5)
             if os.getppid() != parent:
+                cleanup()
                 os._exit(3)
 
     threading.Thread(target=watch, name="trackbook-replay-parent", daemon=True).start()
 
 
-def serve(requests: Iterable[str]) -> None:
+def serve(requests: Iterable[str], socket_dir: str | None = None) -> None:
     """Execute each request path in turn (one per line), until ``requests`` ends.
 
-    A finished request's kernel is stopped in a thread of its own: stopping
-    takes a tenth of a second of polling, and the next request need not wait
-    for it. Every kernel is stopped before this returns.
+    A finished request's kernel is stopped in a thread of its own, while
+    the next request starts. Every kernel is stopped before this returns.
+    ``socket_dir``: where kernels put their IPC sockets (TCP without one).
     """
     stopping: list[threading.Thread] = []
     try:
@@ -177,7 +193,7 @@ def serve(requests: Iterable[str]) -> None:
                 continue
             with open(path, encoding="utf-8") as handle:
                 request = json.load(handle)
-            outcome, kernel = _execute(request)
+            outcome, kernel = _execute(request, socket_dir)
             _write_outcome(request["result"], outcome)
             print(json.dumps({"done": path}), flush=True)
             if kernel is not None:
@@ -196,18 +212,26 @@ def _write_outcome(path: str, outcome: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: ``--serve`` (request paths on standard input) or one ``REQUEST.json``."""
+    """Entry point: ``--serve [--preload]`` (request paths on standard input) or one ``REQUEST.json``."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args == ["--serve"]:
-        _exit_with_parent()
-        serve(sys.stdin)
-        return 0
-    if len(args) != 1 or args[0].startswith("-"):
-        print("usage: python -m trackbook.replaying.worker --serve | REQUEST.json", file=sys.stderr)
+    serving = args in (["--serve"], ["--serve", "--preload"])
+    if not serving and (len(args) != 1 or args[0].startswith("-")):
+        print("usage: python -m trackbook.replaying.worker --serve [--preload] | REQUEST.json", file=sys.stderr)
         return 2
-    _exit_with_parent()
-    serve([args[0]])
+    # Private (0700): the kernels' IPC sockets. Removed however this process
+    # ends: at the end of its input, when killed (SIGTERM), or when its
+    # parent dies.
+    with tempfile.TemporaryDirectory(prefix="tb-") as sockets:
+        _exit_with_parent(lambda: shutil.rmtree(sockets, ignore_errors=True))
+        signal.signal(signal.SIGTERM, _leave)
+        if "--preload" in args:
+            _preload()
+        serve(sys.stdin if serving else [args[0]], sockets)
     return 0
+
+
+def _leave(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds serve(), which stops its kernels
 
 
 def _exit_now(status: int) -> None:

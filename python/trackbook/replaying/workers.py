@@ -46,10 +46,10 @@ class WorkerProcess:
         The worker's environment (each request also carries its kernel's).
     """
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], preload: bool = False) -> None:
         self._stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "trackbook.replaying.worker", "--serve"],
+            [sys.executable, "-m", "trackbook.replaying.worker", "--serve", *(["--preload"] if preload else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
             env=dict(env), start_new_session=os.name == "posix",
         )
@@ -178,7 +178,7 @@ class WorkerPool:
     def start(self, count: int, env: Mapping[str, str]) -> None:
         """Start ``count`` idle workers now, so their interpreters start while the batch prepares."""
         for _ in range(count):
-            self._add(WorkerProcess(env), idle=True)
+            self._add(WorkerProcess(env, preload=True), idle=True)
 
     def take(self, env: Mapping[str, str]) -> WorkerProcess:
         """An idle worker that is still alive, or a new one started with ``env``."""
