@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import psutil
 import pytest
 
 from trackbook.replaying.execute import execute_notebook
-from trackbook.replaying.workers import WorkerProcess, reusing_workers, shared_pool
+from trackbook.replaying.workers import ForkedWorker, WorkerProcess, reusing_workers, shared_pool
 
 from test_kernel import notebook
 
@@ -53,14 +55,20 @@ def test_a_batch_starts_its_workers_ahead_and_lends_each_to_one_replay_at_a_time
     with reusing_workers(start=2):
         pool = shared_pool()
         assert pool is not None
-        ahead = {process.pid for process in pool.started}
+        first, forked = pool.started
+        ahead = {first.pid, forked.pid}
         assert len(ahead) == 2  # before any replay asked for one
-        assert all("--preload" in process.args for process in pool.started)  # importing papermill meanwhile
+        # The first imports papermill meanwhile, then forks the second, which starts with the imports done.
+        assert isinstance(first, WorkerProcess) and isinstance(forked, ForkedWorker)
+        assert "--preload" in first.process.args and any(a.startswith("--fork-to=") for a in first.process.args)
+        assert forked.pid is not None and psutil.Process(forked.pid).ppid() == first.pid
+        assert os.getpgid(forked.pid) == forked.pid  # its own group: killing it spares the others
         with ThreadPoolExecutor(max_workers=2) as threads:
             executions = list(threads.map(lambda _: run(nb, tmp_path), range(6)))
-        assert {process.pid for process in pool.started} == ahead  # reused, none added
+        assert {worker.pid for worker in pool.started} == ahead  # reused, none added
     assert all(execution.completed for execution in executions)
     assert {int(printed(execution)) for execution in executions} <= ahead
+    assert not any(psutil.pid_exists(pid) for pid in ahead if pid is not None)
 
 
 def test_a_worker_that_died_is_replaced(tmp_path: Path) -> None:
@@ -70,10 +78,49 @@ def test_a_worker_that_died_is_replaced(tmp_path: Path) -> None:
         assert run(notebook("x = 1"), tmp_path).completed
         (first,) = pool.started
         first.kill()
-        first.wait(timeout=30)
+        assert not first.alive
         after = run(notebook("print('after')"), tmp_path)
-        assert [p.pid for p in pool.started][0] == first.pid and len(pool.started) == 2
+        assert pool.started[0] is first and len(pool.started) == 2
     assert after.completed and printed(after).strip() == "after"
+
+
+def _request(tmp_path: Path, code: str) -> str:
+    nbformat.write(notebook(code), str(tmp_path / "input.ipynb"))
+    request = {"input": str(tmp_path / "input.ipynb"), "output": str(tmp_path / "output.ipynb"),
+               "result": str(tmp_path / "result.json"), "kernel_name": "python3", "cwd": str(tmp_path),
+               "env": dict(os.environ), "cell_timeout": 300, "start_timeout": 60}
+    (tmp_path / "request.json").write_text(json.dumps(request), encoding="utf-8")
+    return str(tmp_path / "request.json")
+
+
+def test_a_forked_worker_past_its_deadline_is_killed_alone(tmp_path: Path) -> None:
+    request = _request(tmp_path, "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(120)")
+    with reusing_workers(start=2):
+        pool = shared_pool()
+        assert pool is not None
+        first, forked = pool.started
+        assert forked.execute(request, 8) == "timeout"
+        assert not forked.alive and first.alive
+        assert run(notebook("print('still here')"), tmp_path).completed  # the first worker serves on
+
+
+def test_a_forked_worker_ends_when_its_input_closes_during_a_request(tmp_path: Path) -> None:
+    # The batch that feeds a forked worker is gone: nobody waits for the result.
+    request = _request(tmp_path, "import time\ntime.sleep(120)")
+    with reusing_workers(start=2):
+        pool = shared_pool()
+        assert pool is not None
+        _, forked = pool.started
+        cells: list[int] = []
+        outcome: list[str] = []
+        runner = threading.Thread(target=lambda: outcome.append(forked.execute(request, 60, on_cell=cells.append)))
+        runner.start()
+        deadline = time.monotonic() + 60
+        while not cells and time.monotonic() < deadline:
+            time.sleep(0.05)
+        forked.end_input()
+        runner.join(timeout=30)
+        assert outcome == ["died"] and not forked.alive
 
 
 def test_a_worker_past_its_deadline_is_killed(tmp_path: Path) -> None:

@@ -123,7 +123,7 @@ def execute_notebook(
         except (OSError, ValueError):
             return Execution(
                 output, completed=False, ename="ReplayWorkerDied",
-                evalue=f"the replay process ended with status {worker.process.returncode}: "
+                evalue=f"the replay process ended with status {worker.returncode}: "
                        f"{stderr_tail.strip()[-500:]}",
                 last_cell=where,
             )

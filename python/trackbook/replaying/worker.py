@@ -31,6 +31,7 @@ failure (no such kernel, the kernel died, a cell timed out).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -42,6 +43,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+
+from .worker_fork import exit_if_input_closes_while, fork_workers, wait_for_forked_workers
 
 _CELL_START = "Executing Cell "
 
@@ -178,12 +181,13 @@ def _exit_with_parent(cleanup: Callable[[], None]) -> None:
     threading.Thread(target=watch, name="trackbook-replay-parent", daemon=True).start()
 
 
-def serve(requests: Iterable[str], socket_dir: str | None = None) -> None:
+def serve(requests: Iterable[str], socket_dir: str | None = None, busy: threading.Event | None = None) -> None:
     """Execute each request path in turn (one per line), until ``requests`` ends.
 
     A finished request's kernel is stopped in a thread of its own, while
     the next request starts. Every kernel is stopped before this returns.
-    ``socket_dir``: where kernels put their IPC sockets (TCP without one).
+    ``socket_dir``: where kernels put their IPC sockets (TCP without one);
+    ``busy`` is set while a request runs.
     """
     stopping: list[threading.Thread] = []
     try:
@@ -191,11 +195,15 @@ def serve(requests: Iterable[str], socket_dir: str | None = None) -> None:
             path = line.strip()
             if not path:
                 continue
+            if busy is not None:
+                busy.set()
             with open(path, encoding="utf-8") as handle:
                 request = json.load(handle)
             outcome, kernel = _execute(request, socket_dir)
             _write_outcome(request["result"], outcome)
             print(json.dumps({"done": path}), flush=True)
+            if busy is not None:
+                busy.clear()
             if kernel is not None:
                 stopping = [thread for thread in stopping if thread.is_alive()]
                 stopping.append(threading.Thread(target=_stop_kernel, args=(kernel,), name="trackbook-kernel-stop"))
@@ -212,21 +220,37 @@ def _write_outcome(path: str, outcome: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: ``--serve [--preload]`` (request paths on standard input) or one ``REQUEST.json``."""
+    """Entry point: ``--serve [--preload] [--fork-to=IN,OUT,ERR ...]`` or one ``REQUEST.json``."""
     args = list(sys.argv[1:] if argv is None else argv)
-    serving = args in (["--serve"], ["--serve", "--preload"])
-    if not serving and (len(args) != 1 or args[0].startswith("-")):
-        print("usage: python -m trackbook.replaying.worker --serve [--preload] | REQUEST.json", file=sys.stderr)
+    serving = args[:1] == ["--serve"]
+    options = args[1:] if serving else []
+    forks = [option.partition("=")[2] for option in options if option.startswith("--fork-to=")]
+    unknown = [option for option in options if option != "--preload" and not option.startswith("--fork-to=")]
+    if unknown or (not serving and (len(args) != 1 or args[0].startswith("-"))):
+        print("usage: python -m trackbook.replaying.worker --serve [--preload] [--fork-to=IN,OUT,ERR ...]"
+              " | REQUEST.json", file=sys.stderr)
         return 2
+    if "--preload" in options:
+        _preload()
+    forked = fork_workers(forks)  # after the imports: each fork starts with them
+    status = _serve(sys.stdin if serving else [args[0]], forked)
+    wait_for_forked_workers()
+    return status
+
+
+def _serve(requests: Iterable[str], forked: bool) -> int:
+    busy = threading.Event()
     # Private (0700): the kernels' IPC sockets. Removed however this process
-    # ends: at the end of its input, when killed (SIGTERM), or when its
-    # parent dies.
+    # ends: at the end of its input, when killed (SIGTERM), or when the
+    # batch that feeds it is gone.
     with tempfile.TemporaryDirectory(prefix="tb-") as sockets:
-        _exit_with_parent(lambda: shutil.rmtree(sockets, ignore_errors=True))
+        cleanup = functools.partial(shutil.rmtree, sockets, ignore_errors=True)
+        if forked:
+            exit_if_input_closes_while(busy, cleanup)
+        else:
+            _exit_with_parent(cleanup)
         signal.signal(signal.SIGTERM, _leave)
-        if "--preload" in args:
-            _preload()
-        serve(sys.stdin if serving else [args[0]], sockets)
+        serve(requests, sockets, busy)
     return 0
 
 

@@ -9,7 +9,9 @@ A single replay uses a worker once. A batch (:func:`reusing_workers`) keeps
 its workers between replays, one per parallel job: starting Python and
 importing papermill and jupyter_client costs about a third of a second of
 CPU, half a short replay's, and in a batch that CPU is what the other
-replays wait for. Every replay still gets a fresh kernel.
+replays wait for. So a batch starts one worker that imports them and then
+forks the others (:class:`ForkedWorker`, POSIX; see :mod:`.worker_fork`).
+Every replay still gets a fresh kernel.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Literal, Protocol
 
 #: Seconds the worker gets to stop after SIGTERM (or after its input closed) before it is killed.
@@ -44,22 +46,57 @@ class WorkerProcess:
     ----------
     env:
         The worker's environment (each request also carries its kernel's).
+    preload:
+        Import papermill and jupyter_client before the first request.
+    forks:
+        Channels of workers this one forks once its imports are done
+        (``--fork-to``, POSIX; see :meth:`WorkerPool.start`).
     """
 
-    def __init__(self, env: Mapping[str, str], preload: bool = False) -> None:
+    def __init__(self, env: Mapping[str, str], preload: bool = False, forks: Sequence[ForkChannel] = ()) -> None:
         self._stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "trackbook.replaying.worker", "--serve", *(["--preload"] if preload else [])],
+            [sys.executable, "-m", "trackbook.replaying.worker", "--serve", *(["--preload"] if preload else []),
+             *(f"--fork-to={fork.child_arg}" for fork in forks)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
             env=dict(env), start_new_session=os.name == "posix",
+            pass_fds=[fd for fork in forks for fd in fork.child_fds],
         )
+        assert self.process.stdin is not None
+        self._input: IO[bytes] = self.process.stdin
+        self._listen(self.process.stdout)
+
+    def _listen(self, stream: IO[bytes] | None) -> None:
         self._events: queue.Queue[tuple[str, object]] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True)
+        self._ended = threading.Event()
+        self._reported_pid: int | None = None
+        self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self._reader.start()
+
+    # -- the process: overridden by ForkedWorker ----------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once the worker ended (``None`` while it runs, or if unknown)."""
+        return self.process.poll()
 
     @property
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def _wait(self, timeout: float | None) -> bool:
+        """Whether the worker ended within ``timeout`` seconds."""
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    # -- requests -----------------------------------------------------------------------------
 
     def execute(
         self,
@@ -71,10 +108,9 @@ class WorkerProcess:
         """Run one request; ``"timeout"`` kills the worker after ``seconds``, ``"died"`` means it ended early."""
         deadline = time.monotonic() + seconds
         try:
-            assert self.process.stdin is not None
-            self.process.stdin.write(request_path.encode() + b"\n")
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
+            self._input.write(request_path.encode() + b"\n")
+            self._input.flush()
+        except (BrokenPipeError, OSError, ValueError):
             return "died"
         try:
             while True:
@@ -95,7 +131,7 @@ class WorkerProcess:
                 elif kind == "done" and value == request_path:
                     return "done"
                 elif kind == "eof":
-                    self.process.wait()
+                    self._wait(None)
                     return "died"
         except BaseException:
             self.kill()  # interrupted (Ctrl-C, a cancelled batch): leave no kernel behind
@@ -110,9 +146,7 @@ class WorkerProcess:
     def close(self) -> None:
         """Let the worker finish (it stops its last kernel) and exit; kill it if it does not."""
         self.end_input()
-        try:
-            self.process.wait(timeout=TERMINATE_GRACE_S)
-        except subprocess.TimeoutExpired:
+        if not self._wait(TERMINATE_GRACE_S):
             self.kill()
         self._reader.join(timeout=5)
         self._stderr.close()
@@ -120,8 +154,7 @@ class WorkerProcess:
     def end_input(self) -> None:
         """Tell the worker no request follows: it stops its last kernel and exits."""
         with contextlib.suppress(OSError):
-            if self.process.stdin is not None:
-                self.process.stdin.close()
+            self._input.close()
 
     def close_in_background(self) -> None:
         """:meth:`close` without waiting: the caller has its outcome; the kernel stops meanwhile."""
@@ -130,12 +163,13 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """End the worker and its kernel now (SIGTERM to the group, then SIGKILL)."""
-        signal_group(self.process, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=TERMINATE_GRACE_S)
-        except subprocess.TimeoutExpired:
-            signal_group(self.process, getattr(signal, "SIGKILL", signal.SIGTERM))
-            self.process.wait()
+        pid = self.pid
+        if pid is None:  # a forked worker that never reported itself: nothing to signal
+            return
+        signal_group(pid, signal.SIGTERM)
+        if not self._wait(TERMINATE_GRACE_S):
+            signal_group(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+            self._wait(TERMINATE_GRACE_S)
 
     def _read(self, stream: IO[bytes] | None) -> None:
         if stream is not None:
@@ -149,7 +183,69 @@ class WorkerProcess:
                         self._events.put(("cell", message["cell"]))
                     elif "done" in message:
                         self._events.put(("done", message["done"]))
+                    elif isinstance(message.get("pid"), int):
+                        self._reported_pid = message["pid"]
+            stream.close()
+        self._ended.set()
         self._events.put(("eof", None))
+
+
+class ForkChannel:
+    """The pipes of a worker another worker forks: its input, its output (events) and a file for its stderr."""
+
+    def __init__(self) -> None:
+        self._input_read, input_write = os.pipe()
+        output_read, self._output_write = os.pipe()
+        self.stderr = tempfile.TemporaryFile()
+        self.input = os.fdopen(input_write, "wb")
+        self.output = os.fdopen(output_read, "rb")
+
+    @property
+    def child_fds(self) -> tuple[int, int, int]:
+        return self._input_read, self._output_write, self.stderr.fileno()
+
+    @property
+    def child_arg(self) -> str:
+        return ",".join(map(str, self.child_fds))
+
+    def close_child_ends(self) -> None:
+        """The forking worker has its copies: close ours, so the forked worker alone holds them."""
+        os.close(self._input_read)
+        os.close(self._output_write)
+
+
+class ForkedWorker(WorkerProcess):
+    """A worker that another worker forked after its imports: not this process's child.
+
+    Its pid comes as the first line it writes; it has ended once its output
+    closes (the worker and its kernel both gone). Its exit status is not
+    known here: the worker that forked it reaps it.
+    """
+
+    def __init__(self, channel: ForkChannel) -> None:  # noqa: D107 - no Popen: see the class
+        self._stderr = channel.stderr
+        self._input = channel.input
+        self._listen(channel.output)
+
+    @property
+    def pid(self) -> int | None:
+        if self._reported_pid is None and not self._ended.is_set():
+            # Reported as soon as the fork happens, after the forking worker's imports.
+            deadline = time.monotonic() + TERMINATE_GRACE_S
+            while self._reported_pid is None and not self._ended.is_set() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return self._reported_pid
+
+    @property
+    def returncode(self) -> int | None:
+        return None
+
+    @property
+    def alive(self) -> bool:
+        return not self._ended.is_set()
+
+    def _wait(self, timeout: float | None) -> bool:
+        return self._ended.wait(timeout)
 
 
 class _Signalable(Protocol):
@@ -158,11 +254,17 @@ class _Signalable(Protocol):
     def send_signal(self, sig: int) -> None: ...
 
 
-def signal_group(process: _Signalable, sig: int) -> None:
-    """Send ``sig`` to the process group ``process`` leads (a worker and its kernel); gone is fine."""
+def signal_group(process: _Signalable | int, sig: int) -> None:
+    """Send ``sig`` to the process group ``process`` (a process or a pid) leads: a worker and its kernel.
+
+    A process that is gone already is fine.
+    """
     with contextlib.suppress(ProcessLookupError, PermissionError):
+        pid = process if isinstance(process, int) else process.pid
         if os.name == "posix":
-            os.killpg(process.pid, sig)
+            os.killpg(pid, sig)
+        elif isinstance(process, int):  # pragma: no cover - no process groups
+            os.kill(pid, sig)
         else:  # pragma: no cover - no process groups
             process.send_signal(sig)
 
@@ -176,8 +278,23 @@ class WorkerPool:
         self._lock = threading.Lock()
 
     def start(self, count: int, env: Mapping[str, str]) -> None:
-        """Start ``count`` idle workers now, so their interpreters start while the batch prepares."""
-        for _ in range(count):
+        """Start ``count`` idle workers now, importing what a replay needs while the batch prepares.
+
+        On POSIX one worker imports, then forks the others: each further
+        worker costs a fork instead of a third of a second of CPU, which the
+        batch's first replays would wait for.
+        """
+        if count < 1:
+            return
+        forks = [ForkChannel() for _ in range(count - 1)] if os.name == "posix" else []
+        try:
+            self._add(WorkerProcess(env, preload=True, forks=forks), idle=True)
+        finally:
+            for fork in forks:
+                fork.close_child_ends()
+        for fork in forks:
+            self._add(ForkedWorker(fork), idle=True)
+        for _ in range(count - 1 - len(forks)):
             self._add(WorkerProcess(env, preload=True), idle=True)
 
     def take(self, env: Mapping[str, str]) -> WorkerProcess:
@@ -196,10 +313,10 @@ class WorkerPool:
                 self._idle.append(worker)
 
     @property
-    def started(self) -> list[subprocess.Popen[bytes]]:
-        """Every worker process this pool started, oldest first."""
+    def started(self) -> list[WorkerProcess]:
+        """Every worker this pool started, oldest first."""
         with self._lock:
-            return [worker.process for worker in self._workers]
+            return list(self._workers)
 
     def close(self) -> None:
         with self._lock:
