@@ -6,6 +6,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,48 +94,51 @@ def _request(tmp_path: Path, code: str) -> str:
     return str(tmp_path / "request.json")
 
 
-def test_a_forked_worker_past_its_deadline_is_killed_alone(tmp_path: Path) -> None:
-    request = _request(tmp_path, "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(120)")
+@pytest.fixture
+def two_workers() -> Iterator[tuple[WorkerProcess, WorkerProcess]]:
+    """A batch's two workers: the first, and the one it forked."""
     with reusing_workers(start=2):
         pool = shared_pool()
         assert pool is not None
         first, forked = pool.started
-        assert forked.execute(request, 8) == "timeout"
-        assert not forked.alive and first.alive
-        assert run(notebook("print('still here')"), tmp_path).completed  # the first worker serves on
+        yield first, forked
 
 
-def test_a_forked_worker_ends_when_its_input_closes_during_a_request(tmp_path: Path) -> None:
+def test_a_forked_worker_past_its_deadline_is_killed_alone(
+    tmp_path: Path, two_workers: tuple[WorkerProcess, WorkerProcess]
+) -> None:
+    first, forked = two_workers
+    request = _request(tmp_path, "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(120)")
+    assert forked.execute(request, 8) == "timeout"
+    assert not forked.alive and first.alive
+    assert run(notebook("print('still here')"), tmp_path).completed  # the first worker serves on
+
+
+def test_a_forked_worker_ends_when_its_input_closes_during_a_request(
+    tmp_path: Path, two_workers: tuple[WorkerProcess, WorkerProcess]
+) -> None:
     # The batch that feeds a forked worker is gone: nobody waits for the result.
+    _, forked = two_workers
     request = _request(tmp_path, "import time\ntime.sleep(120)")
-    with reusing_workers(start=2):
-        pool = shared_pool()
-        assert pool is not None
-        _, forked = pool.started
-        cells: list[int] = []
-        outcome: list[str] = []
-        runner = threading.Thread(target=lambda: outcome.append(forked.execute(request, 60, on_cell=cells.append)))
-        runner.start()
-        deadline = time.monotonic() + 60
-        while not cells and time.monotonic() < deadline:
-            time.sleep(0.05)
-        forked.end_input()
-        runner.join(timeout=30)
-        assert outcome == ["died"] and not forked.alive
+    cells: list[int] = []
+    outcome: list[str] = []
+    runner = threading.Thread(target=lambda: outcome.append(forked.execute(request, 60, on_cell=cells.append)))
+    runner.start()
+    deadline = time.monotonic() + 60
+    while not cells and time.monotonic() < deadline:
+        time.sleep(0.05)
+    forked.end_input()
+    runner.join(timeout=30)
+    assert outcome == ["died"] and not forked.alive
 
 
 def test_a_worker_past_its_deadline_is_killed(tmp_path: Path) -> None:
-    nbformat.write(notebook("import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(120)"),
-                   str(tmp_path / "input.ipynb"))
-    request = {"input": str(tmp_path / "input.ipynb"), "output": str(tmp_path / "output.ipynb"),
-               "result": str(tmp_path / "result.json"), "kernel_name": "python3", "cwd": str(tmp_path),
-               "env": dict(os.environ), "cell_timeout": 300, "start_timeout": 60}
-    (tmp_path / "request.json").write_text(json.dumps(request), encoding="utf-8")
+    request = _request(tmp_path, "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(120)")
     sockets = tmp_path / "tmp"
     sockets.mkdir()
     worker = WorkerProcess({**os.environ, "TMPDIR": str(sockets)})
     cells: list[int] = []
-    assert worker.execute(str(tmp_path / "request.json"), 8, on_cell=cells.append) == "timeout"
+    assert worker.execute(request, 8, on_cell=cells.append) == "timeout"
     assert not worker.alive and cells == [0]
     assert not (tmp_path / "result.json").exists()
     worker.close()

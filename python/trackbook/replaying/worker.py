@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import json
 import logging
 import os
@@ -161,6 +162,12 @@ def _preload() -> None:
     import papermill  # noqa: F401
 
     from . import kernel  # noqa: F401
+
+    # The imported modules live as long as the process: keep the garbage
+    # collector from walking them again at every full collection, and, in
+    # workers forked from this one, from writing to (and so copying) their
+    # shared pages.
+    gc.freeze()
 
 
 def _exit_with_parent(cleanup: Callable[[], None]) -> None:

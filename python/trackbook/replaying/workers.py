@@ -210,8 +210,15 @@ class ForkChannel:
 
     def close_child_ends(self) -> None:
         """The forking worker has its copies: close ours, so the forked worker alone holds them."""
-        os.close(self._input_read)
-        os.close(self._output_write)
+        for fd in (self._input_read, self._output_write):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def close(self) -> None:
+        """No worker was started for this channel: close our ends too."""
+        for handle in (self.input, self.output, self.stderr):
+            with contextlib.suppress(OSError):
+                handle.close()
 
 
 class ForkedWorker(WorkerProcess):
@@ -289,6 +296,10 @@ class WorkerPool:
         forks = [ForkChannel() for _ in range(count - 1)] if os.name == "posix" else []
         try:
             self._add(WorkerProcess(env, preload=True, forks=forks), idle=True)
+        except BaseException:
+            for fork in forks:
+                fork.close()
+            raise
         finally:
             for fork in forks:
                 fork.close_child_ends()
