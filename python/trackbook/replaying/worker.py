@@ -9,9 +9,10 @@ or papermill's memory after the replay.
 The worker reads request paths from standard input, one per line, and
 executes them in turn, each in a fresh kernel, until standard input closes.
 A batch keeps its workers between replays, so papermill is imported once per
-worker rather than once per replay (half a second of CPU each time); the
-workers it starts ahead of its first request (``--preload``) import it
-while the batch opens the store. Kernels talk to the worker over Unix
+worker rather than once per replay (half a second of CPU each time): its
+first worker imports it while the batch opens the store (``--preload``),
+then forks one worker per further job (``--fork-to``, :mod:`.worker_fork`).
+Kernels talk to the worker over Unix
 sockets in a private temporary directory, removed when the worker ends,
 whether its input closed, it was killed (SIGTERM) or its parent died.
 
