@@ -168,9 +168,10 @@ class ReplayKernelManager(AsyncKernelManager):
     def __init__(self, *, socket_dir: str | None = None, **kwargs: Any) -> None:
         """``socket_dir``: a private directory for the kernel's IPC sockets (POSIX); TCP without one."""
         if socket_dir is not None and os.name == "posix":
-            connection_file = os.path.join(socket_dir, f"k-{uuid.uuid4().hex[:12]}.json")
-            if len(connection_file) <= MAX_SOCKET_PATH - len("-ipc-99") + len(".json"):
-                kwargs.update(transport="ipc", connection_file=connection_file)
+            stem = os.path.join(socket_dir, f"k-{uuid.uuid4().hex[:12]}")
+            # jupyter_client names the sockets <stem>-ipc-<n>, n counting up from 1.
+            if len(os.fsencode(f"{stem}-ipc-99")) <= MAX_SOCKET_PATH:
+                kwargs.update(transport="ipc", connection_file=f"{stem}.json")
         super().__init__(client_factory=ReadyKernelClient, **kwargs)
         self._clients: list[KernelClient] = []
 

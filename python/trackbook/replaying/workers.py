@@ -70,6 +70,7 @@ class WorkerProcess:
         self._events: queue.Queue[tuple[str, object]] = queue.Queue()
         self._ended = threading.Event()
         self._reported_pid: int | None = None
+        self._pid_heard = threading.Event()  # set once a pid line came, or the output ended
         self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self._reader.start()
 
@@ -185,8 +186,10 @@ class WorkerProcess:
                         self._events.put(("done", message["done"]))
                     elif isinstance(message.get("pid"), int):
                         self._reported_pid = message["pid"]
+                        self._pid_heard.set()
             stream.close()
         self._ended.set()
+        self._pid_heard.set()
         self._events.put(("eof", None))
 
 
@@ -236,11 +239,8 @@ class ForkedWorker(WorkerProcess):
 
     @property
     def pid(self) -> int | None:
-        if self._reported_pid is None and not self._ended.is_set():
-            # Reported as soon as the fork happens, after the forking worker's imports.
-            deadline = time.monotonic() + TERMINATE_GRACE_S
-            while self._reported_pid is None and not self._ended.is_set() and time.monotonic() < deadline:
-                time.sleep(0.01)
+        # Reported as soon as the fork happens, after the forking worker's imports.
+        self._pid_heard.wait(TERMINATE_GRACE_S)
         return self._reported_pid
 
     @property
