@@ -65,7 +65,10 @@ def ensure_schema(db: Database) -> str:
     revision, empty = current_revision(db)
     if revision == HEAD_REVISION:
         return revision
-    if revision is None and empty:
+    if revision is None:
+        # Read again under the lock: the two reads above are separate statements,
+        # so another process may have created the tables between them (the
+        # version table missing, then the table list not empty).
         with migration_lock(db):
             revision, empty = current_revision(db)
             if revision is None and empty:
