@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -143,3 +144,19 @@ def test_over_tcp_the_client_keeps_zmqs_reconnect_interval() -> None:
             await _stop(manager, client)
 
     assert asyncio.run(scenario()) != RECONNECT_MS
+
+
+def test_after_preparing_a_first_kernel_start_has_nothing_left_to_import() -> None:
+    # What a forking worker does before its forks: none of them then pays for these imports.
+    code = (
+        "import sys\n"
+        "from trackbook.replaying.kernel import ReplayKernelManager, prepare_to_launch\n"
+        "prepare_to_launch()\n"
+        "before = set(sys.modules)\n"
+        "manager = ReplayKernelManager(kernel_name='python3')\n"
+        "manager.format_kernel_cmd()\n"
+        "print(sorted(name for name in set(sys.modules) - before\n"
+        "             if name.partition('.')[0] not in sys.stdlib_module_names))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "[]", result.stdout

@@ -162,7 +162,9 @@ def _preload() -> None:
     _skip_slow_optional_imports()
     import papermill  # noqa: F401
 
-    from . import kernel  # noqa: F401
+    from .kernel import prepare_to_launch
+
+    prepare_to_launch()
 
     # The imported modules live as long as the process: keep the garbage
     # collector from walking them again at every full collection, and, in
