@@ -16,7 +16,7 @@
    ``tests/test_replay_batch.py`` does) replayed with ``replay_many`` (the
    code behind ``trackbook replay --jobs N``): ``jobs=2`` at least 1.7x
    faster than ``jobs=1``. Each batch runs in a fresh interpreter, so each
-   pays for starting its worker processes, as the CLI does. Three
+   pays for starting its worker processes, as the CLI does. Five
    alternating rounds of both (one batch varies by 5-10 % here); the
    figure is the ratio of the totals, the note gives each round. The
    peer column is this machine's own ceiling for the workload: two
@@ -57,8 +57,9 @@ OVERHEAD_BUDGET_S = 1.0
 SPEEDUP_BUDGET = 1.7
 GROWTH_BUDGET_MB = 5.0
 BATCH_RUNS = 20
-#: Alternating rounds of jobs=1 and jobs=2 batches.
-BATCH_ROUNDS = 3
+#: Alternating rounds of jobs=1 and jobs=2 batches (and the two side by side):
+#: one round's speed-up varies by +-5 % here, so the figure needs several.
+BATCH_ROUNDS = 5
 
 #: The run whose replay is timed: an import cell, then a short tracked cell.
 IMPORTS = "import numpy as np"
@@ -278,6 +279,7 @@ def measure(quick: bool) -> list[Result]:
     repeat = 2 if quick else 5
     runs = 6 if quick else BATCH_RUNS
     waves = [5, 10] if quick else [5, 25]
+    rounds = 2 if quick else BATCH_ROUNDS
     with tempfile.TemporaryDirectory(prefix="tb-replay-") as tmp:
         project = Path(tmp) / "project"
         project.mkdir()
@@ -295,13 +297,13 @@ def measure(quick: bool) -> list[Result]:
         # on a 2-core machine one batch varies by about 5 %.
         batches: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
         side_by_side: list[float] = []
-        for round_ in range(BATCH_ROUNDS):
+        for round_ in range(rounds):
             for jobs in (1, 2):
-                log(f"replay: {runs} runs with jobs={jobs} (round {round_ + 1} of {BATCH_ROUNDS})")
+                log(f"replay: {runs} runs with jobs={jobs} (round {round_ + 1} of {rounds})")
                 batches[jobs].append(run_worker(
                     __file__, "batch", {"store": str(store), "ids": rec["batch"], "jobs": jobs},
                     env=env, cwd=project))
-            log(f"replay: two jobs=1 batches of {runs} runs side by side (round {round_ + 1} of {BATCH_ROUNDS})")
+            log(f"replay: two jobs=1 batches of {runs} runs side by side (round {round_ + 1} of {rounds})")
             side_by_side.append(_side_by_side(env, project, [store, twin], rec["batch"]))
         log(f"replay: a jupyter server running {waves[-1]} replays over REST")
         memory = _server_memory(Path(tmp), store, rec["short"], waves)
